@@ -1,0 +1,172 @@
+//! Builds the actix application: shared state, middleware, routes and the
+//! OpenAPI document (collected from the same route registrations, so the
+//! document cannot list a route the service does not have).
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::{
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    middleware::from_fn,
+    web, App,
+};
+use utoipa::{
+    openapi::{
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        OpenApi as OpenApiDoc,
+    },
+    Modify, OpenApi,
+};
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    clock::Clock,
+    config::Settings,
+    db::DbPool,
+    http::{fallback, request_context::request_context},
+    integrations::notify::NotifyAdapter,
+    sandbox, service,
+};
+
+/// Everything a handler or job needs, shared by all workers.
+pub struct AppState {
+    pub db: DbPool,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub notifier: NotifyAdapter,
+    /// Shared client for outside services (timeouts set from the settings).
+    pub http: reqwest::Client,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kartu Prakerja API",
+        version = "1.0.0",
+        description = "The v1 API of the Kartu Prakerja programme for the participant apps, the web front end, \
+partner platforms and the programme office.\n\n\
+Conventions: JSON, snake_case; timestamps RFC 3339; calendar dates `YYYY-MM-DD` in Asia/Jakarta; money in \
+integer rupiah in fields ending `_idr`. Errors are `application/problem+json` with a stable `code`; clients \
+decide by `code`, not status. Lists take `limit` (1-100, default 20) and `cursor` and answer \
+`{data, next_cursor}`. Every response carries `X-Request-Id`. Unknown JSON fields are refused (400). \
+Rate-limited answers are 429 with `Retry-After` (seconds).\n\n\
+Sandbox (APP_ENV=sandbox): `/v1/sandbox/*` routes move the service clock, run jobs and show the messages the \
+server would send; the population registry, face service and payout provider are simulated. Production \
+answers 404 there."
+    ),
+    servers((url = "/", description = "This server")),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "service", description = "Health and readiness"),
+        (name = "accounts", description = "Sign-up, email verification, login with email OTP, tokens, password, phone"),
+        (name = "admin", description = "Programme office (admin role)"),
+        (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /v1/auth/login/verify` (participants and admins; about 15 minutes).",
+                    ))
+                    .build(),
+            ),
+        );
+        for (name, header, description) in [
+            ("partner_id", "X-Partner-Id", "Partner id issued by the programme office."),
+            ("partner_timestamp", "X-Timestamp", "Unix seconds, within 5 minutes of server time."),
+            (
+                "partner_signature",
+                "X-Signature",
+                "Lowercase hex HMAC-SHA256 keyed with the partner secret over METHOD\\nPATH_WITH_QUERY\\nX-Timestamp\\nhex(SHA-256(body)). Each signature is accepted once.",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, description))),
+            );
+        }
+    }
+}
+
+/// Registers every route. `sandbox` adds `/v1/sandbox/*`.
+fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
+    cfg.service(service::routes::health).service(service::routes::ready);
+    let mut v1 = scope::scope("/v1");
+    if sandbox {
+        v1 = v1.service(
+            scope::scope("/sandbox")
+                .service(sandbox::routes::get_clock)
+                .service(sandbox::routes::set_clock)
+                .service(sandbox::routes::reset_clock)
+                .service(sandbox::routes::notifications)
+                .service(sandbox::routes::run_job),
+        );
+    }
+    cfg.service(v1);
+}
+
+/// The OpenAPI document of every route, sandbox included (as committed in
+/// `docs/openapi/openapi.json`).
+pub fn openapi() -> OpenApiDoc {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(|cfg| routes(cfg, true))
+        .split_for_parts();
+    doc
+}
+
+/// The document as served and committed: pretty JSON with a trailing newline.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    json.push('\n');
+    json
+}
+
+/// Builds the application for one worker.
+pub fn build(
+    state: web::Data<AppState>,
+    doc: web::Data<OpenApiDoc>,
+    known: web::Data<fallback::KnownRoutes>,
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
+    let sandbox = state.settings.is_sandbox();
+    let cors = cors(&state.settings);
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .configure(|cfg| routes(cfg, sandbox))
+        .split_for_parts();
+    app.app_data(state)
+        .app_data(known)
+        .app_data(web::PathConfig::default().error_handler(fallback::path_error))
+        .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.get_ref().clone()))
+        .default_service(web::to(fallback::not_matched))
+        .wrap(cors)
+        .wrap(from_fn(request_context))
+}
+
+fn cors(settings: &Settings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "idempotency-key", "x-request-id"])
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(3600);
+    for origin in &settings.cors_allowed_origins {
+        cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
+    }
+    cors
+}

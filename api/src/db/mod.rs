@@ -1,0 +1,135 @@
+//! Database access: the async connection pool, embedded migrations and the schema.
+//!
+//! Diesel runs through `diesel-async` on a `deadpool` pool (as crates.io and Lemmy
+//! do), so queries never block the executor threads and one query function taking
+//! `&mut AsyncPgConnection` runs alone or inside a caller's transaction.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::{
+    migration::MigrationSource,
+    pg::Pg,
+    sql_types::{BigInt, Text},
+    QueryableByName,
+};
+use diesel_async::{
+    pooled_connection::{
+        deadpool::{Object, Pool},
+        AsyncDieselConnectionManager, ManagerConfig,
+    },
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures_util::FutureExt;
+
+/// Every migration under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// Arbitrary constant so that instances starting together migrate one at a time.
+const MIGRATION_LOCK_ID: i64 = 0x7072_616b_6572_6a61; // "prakerja"
+
+/// The shared pool of async Postgres connections.
+pub type DbPool = Pool<AsyncPgConnection>;
+/// A connection checked out of the pool.
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// Builds the pool. Each new connection gets a `statement_timeout` so that a runaway
+/// query cannot hold a connection forever, and UTC as its time zone.
+pub fn build_pool(
+    database_url: &str,
+    size: usize,
+    wait_timeout: Duration,
+    statement_timeout: Duration,
+) -> anyhow::Result<DbPool> {
+    let statement_timeout_ms = statement_timeout.as_millis();
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {statement_timeout_ms}; SET TIME ZONE 'UTC';"
+            ))
+            .await
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(database_url, config);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(wait_timeout))
+        .create_timeout(Some(wait_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Applies pending migrations under an advisory lock, so instances starting at the
+/// same time never run them twice. Returns the versions applied.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
+    let url = database_url.to_owned();
+    // Diesel's migration harness is synchronous; run it on a blocking thread through
+    // diesel-async's wrapper instead of linking libpq for a second driver.
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        use diesel::Connection;
+        use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .context("connecting to run migrations")?;
+        let lock = diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
+        diesel::RunQueryDsl::execute(lock, &mut conn).context("taking the migration lock")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+        let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
+        let _ = diesel::RunQueryDsl::execute(unlock, &mut conn);
+        applied
+    })
+    .await
+    .context("migration task panicked")?
+}
+
+/// Reverts every migration, newest first (used by the schema test of down paths).
+pub async fn revert_all_migrations(database_url: &str) -> anyhow::Result<()> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use diesel::Connection;
+        use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)?;
+        conn.revert_all_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))?;
+        Ok(())
+    })
+    .await?
+}
+
+/// The newest migration version compiled into this binary.
+pub fn latest_embedded_migration() -> Option<String> {
+    MigrationSource::<Pg>::migrations(&MIGRATIONS)
+        .ok()?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .max()
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    version: Option<String>,
+}
+
+/// Whether the database has every migration of this binary applied.
+pub async fn migrations_current(conn: &mut AsyncPgConnection) -> anyhow::Result<bool> {
+    let Some(latest) = latest_embedded_migration() else {
+        return Ok(true);
+    };
+    let applied: Version = diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
+        .get_result(conn)
+        .await
+        .context("reading applied migrations")?;
+    Ok(applied.version.as_deref() == Some(latest.as_str()))
+}

@@ -1,0 +1,115 @@
+//! Answers for requests no route took: 405 with `Allow` when the path exists
+//! under another method, else 404. The known paths come from the generated
+//! OpenAPI document, so the fallback can never disagree with the contract.
+
+use std::collections::BTreeSet;
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse, ResponseError};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Path templates and their methods, from the OpenAPI paths.
+pub struct KnownRoutes(Vec<(Vec<Segment>, BTreeSet<String>)>);
+
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+impl KnownRoutes {
+    /// Builds the table from an OpenAPI document.
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(|s| {
+                        if s.starts_with('{') {
+                            Segment::Param
+                        } else {
+                            Segment::Literal(s.to_owned())
+                        }
+                    })
+                    .collect();
+                let value = serde_json::to_value(item).unwrap_or_default();
+                let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+                    .iter()
+                    .filter(|m| value.get(**m).is_some())
+                    .map(|m| m.to_uppercase())
+                    .collect();
+                (segments, methods)
+            })
+            .collect();
+        KnownRoutes(routes)
+    }
+
+    /// Drops routes under `prefix` (sandbox routes in production).
+    pub fn without_prefix(self, prefix: &str) -> Self {
+        let prefix: Vec<&str> = prefix.trim_matches('/').split('/').collect();
+        KnownRoutes(
+            self.0
+                .into_iter()
+                .filter(|(segments, _)| {
+                    !(segments.len() >= prefix.len()
+                        && segments.iter().zip(&prefix).all(|(s, p)| matches!(s, Segment::Literal(l) if l == p)))
+                })
+                .collect(),
+        )
+    }
+
+    /// Methods allowed on `path`, if any route matches it.
+    pub fn allowed(&self, path: &str) -> Option<&BTreeSet<String>> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.0.iter().find_map(|(segments, methods)| {
+            let matches = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(seg, part)| match seg {
+                    Segment::Literal(l) => l == part,
+                    Segment::Param => !part.is_empty(),
+                });
+            matches.then_some(methods)
+        })
+    }
+}
+
+/// The app's default service.
+pub async fn not_matched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpResponse {
+    match routes.allowed(req.path()) {
+        // The path exists with this method but is not mounted here: treat as absent.
+        Some(methods) if methods.contains(req.method().as_str()) => {
+            ApiError::new(ErrorCode::NotFound).detail("No such resource.").error_response()
+        }
+        Some(methods) => {
+            let allow = methods.iter().cloned().collect::<Vec<_>>().join(", ");
+            let mut res = ApiError::new(ErrorCode::MethodNotAllowed)
+                .detail(format!("Use one of: {allow}."))
+                .error_response();
+            if let Ok(v) = header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            res
+        }
+        None => ApiError::new(ErrorCode::NotFound).detail("No such resource.").error_response(),
+    }
+}
+
+/// Maps actix's own path/query extractor errors to `invalid_request`.
+pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::new(ErrorCode::NotFound)
+        .detail(format!("No such resource ({err})."))
+        .into()
+}
+
+/// Maps query-string errors to 400 `invalid_request`.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::new(ErrorCode::InvalidRequest)
+        .detail(format!("Invalid query string: {message}."))
+        .into()
+}

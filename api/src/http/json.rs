@@ -1,0 +1,198 @@
+//! `JsonBody<T>`: the one way handlers read a JSON body.
+//!
+//! It checks the content type (415), the size (413), parses with field paths so
+//! a type error names the field (400 `invalid_request`), rejects unknown fields
+//! (each body type has `deny_unknown_fields`), then runs `validator` rules
+//! (422 `validation_failed`). Every failure is a problem+json `ApiError`.
+
+use std::borrow::Cow;
+
+use actix_web::{dev::Payload, http::header, FromRequest, HttpMessage, HttpRequest};
+use futures_util::{future::LocalBoxFuture, StreamExt};
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// Largest JSON body accepted (bytes). Images use their own limit.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// A parsed and validated JSON body.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T> JsonBody<T> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (413).
+pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge).detail(format!("The body may not exceed {limit} bytes."));
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(too_large());
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidRequest).detail("The body could not be read."))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        }
+        _ => false,
+    }
+}
+
+/// Parses JSON bytes into `T`, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(ErrorCode::InvalidRequest).detail("A JSON body is required."));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = strip_position(&inner.to_string());
+        let field = if path == "." { String::new() } else { path };
+        if field.is_empty() || inner.is_syntax() || inner.is_eof() {
+            ApiError::new(ErrorCode::InvalidRequest).detail(format!("The body is not valid JSON for this request: {message}."))
+        } else {
+            ApiError::new(ErrorCode::InvalidRequest).with_errors(vec![FieldError { field, message }])
+        }
+    })
+}
+
+/// serde_json appends "at line 1 column 5"; the field path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Flattens `validator` errors into `{field, message}` with dotted paths.
+pub fn validation_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    fn walk(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
+        for (field, kind) in errors.errors() {
+            let path = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            match kind {
+                ValidationErrorsKind::Field(list) => {
+                    for e in list {
+                        let message = e.message.clone().unwrap_or_else(|| Cow::Owned(format!("is invalid ({})", e.code)));
+                        out.push(FieldError {
+                            field: path.clone(),
+                            message: message.into_owned(),
+                        });
+                    }
+                }
+                ValidationErrorsKind::Struct(inner) => walk(&path, inner, out),
+                ValidationErrorsKind::List(items) => {
+                    for (i, inner) in items {
+                        walk(&format!("{path}[{i}]"), inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", errors, &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+/// Runs `validator` rules, mapping failures to 422 `validation_failed`.
+pub fn validate<T: Validate>(value: &T) -> Result<(), ApiError> {
+    value
+        .validate()
+        .map_err(|e| ApiError::new(ErrorCode::ValidationFailed).with_errors(validation_errors(&e)))
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(ApiError::new(ErrorCode::UnsupportedMediaType).detail("Send the body as application/json."));
+            }
+            let bytes = read_body(&req, &mut payload, JSON_LIMIT).await?;
+            let value: T = parse_json(&bytes)?;
+            validate(&value)?;
+            Ok(JsonBody(value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[validate(length(min = 2, message = "too short"))]
+        name: String,
+        scheme: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        training_idr: i64,
+    }
+
+    #[test]
+    fn type_error_names_the_nested_field() {
+        let err = parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":"x"}}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        let body = serde_json::to_string(&err.problem()).unwrap();
+        assert!(body.contains("scheme.training_idr"), "{body}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let err = parse_json::<Body>(br#"{"name":"ab","role":"admin"}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert!(serde_json::to_string(&err.problem()).unwrap().contains("unknown field `role`"));
+    }
+
+    #[test]
+    fn empty_and_broken_bodies_are_invalid_requests() {
+        assert_eq!(parse_json::<Body>(b"").unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(parse_json::<Body>(b"{\"name\":").unwrap_err().code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn validation_failure_is_422_with_the_field() {
+        let value = parse_json::<Body>(br#"{"name":"a"}"#).unwrap();
+        let err = validate(&value).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        assert!(serde_json::to_string(&err.problem()).unwrap().contains("\"name\""));
+    }
+}

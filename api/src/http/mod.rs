@@ -1,0 +1,11 @@
+//! HTTP plumbing shared by every domain: request ids and logs, the JSON body
+//! extractor, the client address, the 404/405 fallback and extractor error mapping.
+
+pub mod client_ip;
+pub mod fallback;
+pub mod json;
+pub mod request_context;
+
+pub use client_ip::ClientIp;
+pub use json::JsonBody;
+pub use request_context::RequestId;

@@ -1,0 +1,80 @@
+//! Background jobs. Each runs on an interval inside `serve` and can be run at
+//! once through `POST /v1/sandbox/jobs/{name}`. Jobs claim their rows with
+//! `FOR UPDATE SKIP LOCKED` or conditional updates, so several instances may run
+//! the same job at the same time without doing any work twice.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::{json, Value};
+
+use crate::{app::AppState, notifications::outbox};
+
+/// The jobs this service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Sends queued notifications through the gateway, with retries and backoff.
+    DeliverNotifications,
+    /// Deletes rate-limit events and idempotency keys past their retention.
+    PurgeExpiredRecords,
+}
+
+impl Job {
+    /// Every job, in the order they are listed.
+    pub const ALL: &'static [Job] = &[Job::DeliverNotifications, Job::PurgeExpiredRecords];
+
+    /// The job's name in URLs and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::DeliverNotifications => "deliver_notifications",
+            Job::PurgeExpiredRecords => "purge_expired_records",
+        }
+    }
+
+    /// Looks a job up by name.
+    pub fn from_name(name: &str) -> Option<Job> {
+        Job::ALL.iter().copied().find(|j| j.name() == name)
+    }
+
+    fn interval(self, state: &AppState) -> Duration {
+        match self {
+            Job::DeliverNotifications => state.settings.job_interval_deliver_notifications,
+            Job::PurgeExpiredRecords => state.settings.job_interval_purge_expired_records,
+        }
+    }
+
+    /// Runs the job once and reports what it did.
+    pub async fn run(self, state: &AppState) -> anyhow::Result<Value> {
+        let mut conn = state.db.get().await?;
+        match self {
+            Job::DeliverNotifications => {
+                let clock = state.clock.clone();
+                let report = outbox::deliver_due(&mut conn, &state.notifier, || clock.now(), !state.settings.is_sandbox()).await?;
+                Ok(serde_json::to_value(report)?)
+            }
+            Job::PurgeExpiredRecords => {
+                let now = state.clock.now();
+                let limits = crate::ratelimit::purge_older_than(&mut conn, now - crate::ratelimit::RETENTION).await?;
+                let keys = crate::idempotency::purge_older_than(&mut conn, now - crate::idempotency::RETENTION).await?;
+                Ok(json!({ "rate_limit_events": limits, "idempotency_keys": keys }))
+            }
+        }
+    }
+}
+
+/// Starts every job on its interval. Failures are logged and retried next tick.
+pub fn spawn_all(state: Arc<AppState>) {
+    for job in Job::ALL.iter().copied() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(job.interval(&state));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match job.run(&state).await {
+                    Ok(report) => tracing::debug!(job = job.name(), %report, "job ran"),
+                    Err(e) => tracing::error!(job = job.name(), error = %format!("{e:#}"), "job failed"),
+                }
+            }
+        });
+    }
+}

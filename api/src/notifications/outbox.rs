@@ -1,0 +1,308 @@
+//! The transactional outbox. [`enqueue`] is called inside the transaction of the
+//! change that causes a message, so a rolled-back change sends nothing and a
+//! committed one is never lost. [`deliver_due`] claims due rows with
+//! `FOR UPDATE SKIP LOCKED` under a lease, so several workers never send one
+//! message twice, and a worker that dies mid-send releases its rows when the
+//! lease runs out. The gateway also receives the message id as its
+//! `Idempotency-Key`, so even a retry after a lost answer is delivered once.
+
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Integer, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    db::schema::notifications,
+    integrations::notify::{NotifyAdapter, OutgoingMessage},
+    notifications::templates::Message,
+    pagination::{Cursor, Page, PageRequest},
+};
+
+/// Delivery channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// Attempts before a message is given up as `failed`.
+pub const MAX_ATTEMPTS: i32 = 12;
+/// How long a claimed message stays reserved for the worker that claimed it.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+
+/// A stored notification.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: Uuid,
+    pub channel: String,
+    pub recipient: String,
+    pub template: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub data: serde_json::Value,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Queues a message. Call it with the connection of the transaction that makes
+/// the change the message reports.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    channel: Channel,
+    recipient: &str,
+    message: &Message,
+) -> QueryResult<Uuid> {
+    let rendered = message.render(channel);
+    let id = Uuid::new_v4();
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(id),
+            notifications::channel.eq(channel.as_str()),
+            notifications::recipient.eq(recipient),
+            notifications::template.eq(rendered.template),
+            notifications::subject.eq(rendered.subject),
+            notifications::body.eq(rendered.body),
+            notifications::data.eq(rendered.data),
+            notifications::next_attempt_at.eq(now),
+            notifications::created_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Claims up to `limit` due messages for this worker (marks them `sending`).
+pub async fn claim_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>, limit: i32) -> QueryResult<Vec<Notification>> {
+    diesel::sql_query(
+        "UPDATE notifications SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
+         WHERE id IN ( \
+           SELECT id FROM notifications \
+           WHERE (status = 'queued' AND next_attempt_at <= $2) \
+              OR (status = 'sending' AND locked_until < $2) \
+           ORDER BY next_attempt_at \
+           LIMIT $3 \
+           FOR UPDATE SKIP LOCKED) \
+         RETURNING *",
+    )
+    .bind::<Timestamptz, _>(now + LEASE)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Integer, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// Backoff before the next attempt: 5 s doubling, at most one hour.
+pub fn backoff(attempts: i32) -> TimeDelta {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    let secs = 5i64.saturating_mul(1i64 << exp.min(10));
+    TimeDelta::seconds(secs.min(3600))
+}
+
+/// What one delivery run did.
+#[derive(Debug, Default, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: u32,
+    pub retrying: u32,
+    pub failed: u32,
+}
+
+/// Delivers every due message, batch by batch, until none is due (or a bound is hit).
+///
+/// `scrub` blanks the body and data of a sent message (production), so codes and
+/// tokens do not stay in the database after they are delivered.
+pub async fn deliver_due(
+    conn: &mut AsyncPgConnection,
+    adapter: &NotifyAdapter,
+    now: impl Fn() -> DateTime<Utc>,
+    scrub: bool,
+) -> anyhow::Result<DeliveryReport> {
+    const BATCH: i32 = 50;
+    const MAX_BATCHES: usize = 40;
+    let mut report = DeliveryReport::default();
+    for _ in 0..MAX_BATCHES {
+        let batch = claim_due(conn, now(), BATCH).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for n in batch {
+            let outgoing = OutgoingMessage {
+                id: n.id,
+                channel: &n.channel,
+                to: &n.recipient,
+                template: &n.template,
+                subject: n.subject.as_deref(),
+                body: &n.body,
+                data: &n.data,
+            };
+            match adapter.send(&outgoing).await {
+                Ok(()) => {
+                    mark_sent(conn, n.id, now(), scrub).await?;
+                    report.sent += 1;
+                }
+                Err(e) => {
+                    let give_up = n.attempts >= MAX_ATTEMPTS;
+                    tracing::warn!(notification_id = %n.id, attempts = n.attempts, give_up, error = %e, "notification not delivered");
+                    mark_attempt_failed(conn, n.id, now(), n.attempts, &e.to_string(), give_up).await?;
+                    if give_up {
+                        report.failed += 1;
+                    } else {
+                        report.retrying += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn mark_sent(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>, scrub: bool) -> QueryResult<()> {
+    let target = notifications::table.find(id);
+    if scrub {
+        diesel::update(target)
+            .set((
+                notifications::status.eq("sent"),
+                notifications::sent_at.eq(now),
+                notifications::locked_until.eq(None::<DateTime<Utc>>),
+                notifications::body.eq(""),
+                notifications::data.eq(serde_json::json!({})),
+            ))
+            .execute(conn)
+            .await?;
+    } else {
+        diesel::update(target)
+            .set((
+                notifications::status.eq("sent"),
+                notifications::sent_at.eq(now),
+                notifications::locked_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn mark_attempt_failed(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    attempts: i32,
+    error: &str,
+    give_up: bool,
+) -> QueryResult<()> {
+    let error: String = error.chars().take(500).collect();
+    diesel::update(notifications::table.find(id))
+        .set((
+            notifications::status.eq(if give_up { "failed" } else { "queued" }),
+            notifications::next_attempt_at.eq(now + backoff(attempts)),
+            notifications::locked_until.eq(None::<DateTime<Utc>>),
+            notifications::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One message as the sandbox inbox shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub channel: Channel,
+    /// Email address, or E.164 number for SMS.
+    #[schema(example = "budi@example.com")]
+    pub recipient: String,
+    #[schema(example = "login_otp")]
+    pub template: String,
+    pub subject: Option<String>,
+    pub body: String,
+    /// The template's data, e.g. `{"code": "123456"}`.
+    #[schema(value_type = Object, example = json!({"code": "123456"}))]
+    pub data: serde_json::Value,
+    /// queued, sending, sent or failed.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Notification> for NotificationView {
+    fn from(n: Notification) -> Self {
+        NotificationView {
+            id: n.id,
+            channel: if n.channel == "sms" { Channel::Sms } else { Channel::Email },
+            recipient: n.recipient,
+            template: n.template,
+            subject: n.subject,
+            body: n.body,
+            data: n.data,
+            status: n.status,
+            created_at: n.created_at,
+        }
+    }
+}
+
+/// Lists messages newest first, optionally for one recipient.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    recipient: Option<&str>,
+    page: PageRequest,
+) -> QueryResult<Page<NotificationView>> {
+    let mut query = notifications::table
+        .select(Notification::as_select())
+        .order((notifications::created_at.desc(), notifications::id.desc()))
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(r) = recipient {
+        query = query.filter(notifications::recipient.eq(r.to_owned()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(
+            notifications::created_at
+                .lt(after.created_at)
+                .or(notifications::created_at.eq(after.created_at).and(notifications::id.lt(after.id))),
+        );
+    }
+    let rows = query.load(conn).await?;
+    Ok(page.page(
+        rows,
+        |n| Cursor {
+            created_at: n.created_at,
+            id: n.id,
+        },
+        NotificationView::from,
+    ))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_five_seconds_up_to_an_hour() {
+        assert_eq!(backoff(1), TimeDelta::seconds(5));
+        assert_eq!(backoff(2), TimeDelta::seconds(10));
+        assert_eq!(backoff(3), TimeDelta::seconds(20));
+        assert_eq!(backoff(12), TimeDelta::seconds(3600));
+    }
+}

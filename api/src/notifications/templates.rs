@@ -1,0 +1,148 @@
+//! The notification templates of INTEGRATIONS.md, each with its `data` keys and
+//! its Indonesian text for email and SMS.
+
+use serde_json::{json, Value};
+
+use crate::notifications::outbox::Channel;
+
+/// A message to a participant. The variant fixes the template name and its data.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Link to verify a new account's email (token valid 24 h).
+    EmailVerification { token: String, link: String },
+    /// Login code (valid 5 minutes).
+    LoginOtp { code: String },
+    /// Code confirming a new mobile number.
+    PhoneOtp { code: String },
+    /// Password reset link; SMS copies carry the masked registered email.
+    PasswordReset {
+        token: String,
+        link: String,
+        masked_email: Option<String>,
+    },
+    /// Selection result with the card number and the first-purchase deadline.
+    BeneficiarySelected {
+        card_number: String,
+        purchase_deadline: String,
+    },
+    /// The card was deactivated because no training was bought in time.
+    CardDeactivated,
+}
+
+/// A rendered message, ready for the outbox.
+pub struct Rendered {
+    pub template: &'static str,
+    pub subject: Option<String>,
+    pub body: String,
+    pub data: Value,
+}
+
+impl Message {
+    /// The template name sent to the gateway and shown in the sandbox inbox.
+    pub fn template(&self) -> &'static str {
+        match self {
+            Message::EmailVerification { .. } => "email_verification",
+            Message::LoginOtp { .. } => "login_otp",
+            Message::PhoneOtp { .. } => "phone_otp",
+            Message::PasswordReset { .. } => "password_reset",
+            Message::BeneficiarySelected { .. } => "beneficiary_selected",
+            Message::CardDeactivated => "card_deactivated",
+        }
+    }
+
+    /// The template's `data` (the keys of INTEGRATIONS.md).
+    pub fn data(&self) -> Value {
+        match self {
+            Message::EmailVerification { token, .. } => json!({ "token": token }),
+            Message::LoginOtp { code } | Message::PhoneOtp { code } => json!({ "code": code }),
+            Message::PasswordReset { token, masked_email, .. } => match masked_email {
+                Some(m) => json!({ "token": token, "masked_email": m }),
+                None => json!({ "token": token }),
+            },
+            Message::BeneficiarySelected {
+                card_number,
+                purchase_deadline,
+            } => json!({ "card_number": card_number, "purchase_deadline": purchase_deadline }),
+            Message::CardDeactivated => json!({}),
+        }
+    }
+
+    /// Subject (email only) and body text in Indonesian.
+    pub fn render(&self, channel: Channel) -> Rendered {
+        let (subject, body) = match self {
+            Message::EmailVerification { link, .. } => (
+                "Verifikasi Email Akun Prakerja",
+                format!(
+                    "Halo, terima kasih telah mendaftar di Kartu Prakerja. Klik tautan berikut untuk memverifikasi email kamu: {link}\nTautan berlaku 24 jam. Abaikan email ini jika kamu tidak merasa mendaftar."
+                ),
+            ),
+            Message::LoginOtp { code } => (
+                "Kode OTP Masuk Prakerja",
+                format!(
+                    "Kode OTP kamu: {code}. Berlaku 5 menit. JANGAN BERIKAN kode ini kepada siapa pun, termasuk pihak yang mengaku dari Prakerja."
+                ),
+            ),
+            Message::PhoneOtp { code } => (
+                "Kode Verifikasi Nomor HP",
+                format!("Prakerja: kode verifikasi nomor HP kamu {code}. Berlaku 5 menit. JANGAN BERIKAN kode ini kepada siapa pun."),
+            ),
+            Message::PasswordReset { link, masked_email, .. } => (
+                "Atur Ulang Kata Sandi Prakerja",
+                match (channel, masked_email) {
+                    (Channel::Sms, Some(m)) => format!(
+                        "Prakerja: tautan atur ulang kata sandi telah dikirim ke email {m}. Tautan: {link} (berlaku 1 jam)."
+                    ),
+                    _ => format!(
+                        "Kami menerima permintaan atur ulang kata sandi akun Prakerja kamu. Klik tautan berikut (berlaku 1 jam): {link}\nAbaikan pesan ini jika kamu tidak memintanya."
+                    ),
+                },
+            ),
+            Message::BeneficiarySelected {
+                card_number,
+                purchase_deadline,
+            } => (
+                "Selamat! Kamu Penerima Kartu Prakerja",
+                format!(
+                    "Selamat, kamu lolos seleksi dan menjadi penerima Kartu Prakerja. Nomor Kartu Prakerja kamu: {card_number}. Segera beli pelatihan pertama paling lambat {purchase_deadline}; jika tidak, kepesertaan kamu dicabut."
+                ),
+            ),
+            Message::CardDeactivated => (
+                "Kepesertaan Kartu Prakerja Dicabut",
+                "Kepesertaan Kartu Prakerja kamu dicabut karena tidak membeli pelatihan pertama dalam 15 hari sejak pengumuman. Saldo pelatihan dikembalikan ke Rekening Kas Umum Negara.".to_owned(),
+            ),
+        };
+        Rendered {
+            template: self.template(),
+            subject: (channel == Channel::Email).then(|| subject.to_owned()),
+            body,
+            data: self.data(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_otp_carries_the_code_in_data_and_text() {
+        let r = Message::LoginOtp { code: "123456".into() }.render(Channel::Email);
+        assert_eq!(r.template, "login_otp");
+        assert_eq!(r.data, json!({"code": "123456"}));
+        assert!(r.body.contains("123456"));
+        assert_eq!(r.subject.as_deref(), Some("Kode OTP Masuk Prakerja"));
+    }
+
+    #[test]
+    fn sms_has_no_subject_and_reset_sms_names_the_masked_email() {
+        let r = Message::PasswordReset {
+            token: "t".into(),
+            link: "https://x/reset?token=t".into(),
+            masked_email: Some("b***@example.com".into()),
+        }
+        .render(Channel::Sms);
+        assert!(r.subject.is_none());
+        assert!(r.body.contains("b***@example.com"));
+        assert_eq!(r.data, json!({"token": "t", "masked_email": "b***@example.com"}));
+    }
+}

@@ -1,0 +1,142 @@
+//! Cursor pagination: `?limit=` (default 20, max 100) and `?cursor=`, answered as
+//! `{data, next_cursor}`. Cursors are opaque to clients; inside they hold the
+//! (created_at, id) of the last row sent, so pages stay stable while rows are added.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Default page size.
+pub const DEFAULT_LIMIT: i64 = 20;
+/// Largest page size.
+pub const MAX_LIMIT: i64 = 100;
+
+/// `limit` and `cursor` query parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The position after which the next page starts (newest first ordering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Encodes the cursor for clients.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+    }
+
+    /// Decodes a client's cursor.
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
+        let text = std::str::from_utf8(&raw).ok()?;
+        let (micros, id) = text.split_once('|')?;
+        Some(Cursor {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Validated paging request.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+impl PageParams {
+    /// Checks `limit` and `cursor` (422 naming the parameter otherwise).
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("limit", "must be between 1 and 100"));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) if c.is_empty() => None,
+            Some(c) => Some(
+                Cursor::decode(c)
+                    .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed).with_errors(vec![crate::error::FieldError {
+                        field: "cursor".into(),
+                        message: "is not a cursor this API issued".into(),
+                    }]))?,
+            ),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+impl PageRequest {
+    /// How many rows to fetch: one more than the page, to know if another follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts the extra row and builds the page; `key` gives each row's position.
+    pub fn page<R, T>(&self, mut rows: Vec<R>, key: impl Fn(&R) -> Cursor, view: impl Fn(R) -> T) -> Page<T> {
+        let has_more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if has_more { rows.last().map(|r| key(r).encode()) } else { None };
+        Page {
+            data: rows.into_iter().map(view).collect(),
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let c = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("not-a-cursor"), None);
+    }
+
+    #[test]
+    fn limit_defaults_to_20_and_is_capped_at_100() {
+        assert_eq!(PageParams::default().parse().unwrap().limit, 20);
+        assert!(PageParams { limit: Some(100), cursor: None }.parse().is_ok());
+        assert!(PageParams { limit: Some(101), cursor: None }.parse().is_err());
+        assert!(PageParams { limit: Some(0), cursor: None }.parse().is_err());
+    }
+
+    #[test]
+    fn page_sets_next_cursor_only_when_more_rows_exist() {
+        let req = PageRequest { limit: 2, after: None };
+        let t = DateTime::from_timestamp_micros(1).unwrap();
+        let rows: Vec<Cursor> = (0..3).map(|_| Cursor { created_at: t, id: Uuid::new_v4() }).collect();
+        let page = req.page(rows.clone(), |r| *r, |r| r.id);
+        assert_eq!(page.data.len(), 2);
+        assert_eq!(page.next_cursor, Some(rows[1].encode()));
+        let page = req.page(rows[..2].to_vec(), |r| *r, |r| r.id);
+        assert_eq!(page.next_cursor, None);
+    }
+}

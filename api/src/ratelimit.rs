@@ -1,0 +1,149 @@
+//! The shared rate limiter: a sliding-window log in Postgres, so every instance
+//! sees the same counts. A bucket is a string such as `login_fail:acct:{id}`;
+//! each counted event is a row. Checks and records for one bucket are serialised
+//! with a transaction-scoped advisory lock, so racing requests cannot both take
+//! the last slot.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::{dsl::count_star, prelude::*, sql_types::Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::{
+    db::schema::rate_limit_events,
+    error::{ApiError, ErrorCode},
+};
+
+/// Events older than this are purged (longer than any window in use).
+pub const RETENTION: TimeDelta = TimeDelta::hours(25);
+
+/// A limit: at most `max` events in any `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub max: i64,
+    pub window: TimeDelta,
+}
+
+/// The answer when a bucket is full: when a slot frees up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exceeded {
+    pub retry_after_secs: u64,
+}
+
+impl Exceeded {
+    /// A 429 with `code` and `Retry-After`.
+    pub fn into_error(self, code: ErrorCode) -> ApiError {
+        ApiError::new(code).retry_after(self.retry_after_secs)
+    }
+}
+
+impl From<Exceeded> for ApiError {
+    fn from(e: Exceeded) -> Self {
+        e.into_error(ErrorCode::RateLimited)
+    }
+}
+
+fn retry_after(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let secs = (until - now).num_milliseconds().max(0) as u64;
+    secs.div_ceil(1000).max(1)
+}
+
+async fn lock_bucket(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+        .bind::<Text, _>(bucket)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Events in the bucket within the window ending at `now`.
+pub async fn count(conn: &mut AsyncPgConnection, bucket: &str, window: TimeDelta, now: DateTime<Utc>) -> QueryResult<i64> {
+    rate_limit_events::table
+        .filter(rate_limit_events::bucket.eq(bucket))
+        .filter(rate_limit_events::occurred_at.gt(now - window))
+        .filter(rate_limit_events::occurred_at.le(now))
+        .select(count_star())
+        .get_result(conn)
+        .await
+}
+
+/// Whether the bucket is full, without counting an event.
+pub async fn check(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+    let times: Vec<DateTime<Utc>> = rate_limit_events::table
+        .filter(rate_limit_events::bucket.eq(bucket))
+        .filter(rate_limit_events::occurred_at.gt(now - limit.window))
+        .filter(rate_limit_events::occurred_at.le(now))
+        .select(rate_limit_events::occurred_at)
+        .order(rate_limit_events::occurred_at.desc())
+        .limit(limit.max)
+        .load(conn)
+        .await?;
+    if (times.len() as i64) < limit.max {
+        return Ok(Ok(()));
+    }
+    // The oldest of the newest `max` events leaves the window first.
+    let frees_at = *times.last().expect("max > 0 events loaded") + limit.window;
+    Ok(Err(Exceeded {
+        retry_after_secs: retry_after(frees_at, now),
+    }))
+}
+
+/// Counts one event without checking (e.g. a failure that already happened).
+pub async fn record(conn: &mut AsyncPgConnection, bucket: &str, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::insert_into(rate_limit_events::table)
+        .values((rate_limit_events::bucket.eq(bucket), rate_limit_events::occurred_at.eq(now)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Takes one slot if the bucket has room: check and record as one step.
+pub async fn hit(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+    let bucket = bucket.to_owned();
+    conn.transaction(async move |conn| {
+        lock_bucket(conn, &bucket).await?;
+        let verdict = check(conn, &bucket, limit, now).await?;
+        if verdict.is_ok() {
+            record(conn, &bucket, now).await?;
+        }
+        Ok(verdict)
+    })
+    .await
+}
+
+/// A lock-out that lasts `window` after the most recent event once `max` events
+/// fell within `window` ("until 15 minutes after the last one").
+pub async fn lockout(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+    if count(conn, bucket, limit.window, now).await? < limit.max {
+        return Ok(Ok(()));
+    }
+    let newest: DateTime<Utc> = rate_limit_events::table
+        .filter(rate_limit_events::bucket.eq(bucket))
+        .filter(rate_limit_events::occurred_at.le(now))
+        .select(diesel::dsl::max(rate_limit_events::occurred_at))
+        .get_result::<Option<DateTime<Utc>>>(conn)
+        .await?
+        .unwrap_or(now);
+    Ok(Err(Exceeded {
+        retry_after_secs: retry_after(newest + limit.window, now),
+    }))
+}
+
+/// Deletes events older than `before`; returns how many.
+pub async fn purge_older_than(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(rate_limit_events::table.filter(rate_limit_events::occurred_at.lt(before)))
+        .execute(conn)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_and_is_at_least_one_second() {
+        let now = DateTime::from_timestamp(1_000, 0).unwrap();
+        assert_eq!(retry_after(now + TimeDelta::milliseconds(1500), now), 2);
+        assert_eq!(retry_after(now, now), 1);
+        assert_eq!(retry_after(now + TimeDelta::hours(2), now), 7200);
+    }
+}

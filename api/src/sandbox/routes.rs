@@ -1,0 +1,137 @@
+//! `/v1/sandbox/*` (API.md Sandbox mode). Only mounted in sandbox; production
+//! answers 404 for every path here.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::{
+    app::AppState,
+    error::{ApiError, ApiResult, ErrorCode, Problem},
+    http::JsonBody,
+    jobs::Job,
+    notifications::outbox::{self, NotificationView},
+    pagination::{Page, PageParams},
+};
+
+/// The service clock.
+#[derive(Serialize, ToSchema)]
+pub struct ClockView {
+    /// The service time now.
+    pub now: DateTime<Utc>,
+    /// Whether the clock was moved away from real time.
+    pub overridden: bool,
+}
+
+/// Sets the service clock.
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetClock {
+    /// The time to jump to (RFC 3339 with offset); the clock keeps ticking from it.
+    #[schema(example = "2026-07-19T23:59:00+07:00")]
+    pub now: DateTime<Utc>,
+}
+
+fn clock_view(state: &AppState) -> ClockView {
+    let now = state.clock.now();
+    ClockView {
+        now,
+        overridden: (now - Utc::now()).num_seconds().abs() > 1,
+    }
+}
+
+/// Reads the service clock.
+#[utoipa::path(tag = "sandbox", responses((status = 200, body = ClockView)))]
+#[get("/clock")]
+pub async fn get_clock(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(clock_view(&state))
+}
+
+/// Moves the service clock for every instance. Every programme rule, OTP
+/// lifetime, lock-out window and job reads it (token lifetimes and partner
+/// timestamps use real time).
+#[utoipa::path(
+    tag = "sandbox",
+    request_body = SetClock,
+    responses(
+        (status = 200, body = ClockView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/clock")]
+pub async fn set_clock(state: web::Data<AppState>, body: JsonBody<SetClock>) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    state.clock.set(&mut conn, body.0.now).await?;
+    Ok(HttpResponse::Ok().json(clock_view(&state)))
+}
+
+/// Returns the service clock to real time.
+#[utoipa::path(tag = "sandbox", responses((status = 200, body = ClockView)))]
+#[delete("/clock")]
+pub async fn reset_clock(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    state.clock.reset(&mut conn).await?;
+    Ok(HttpResponse::Ok().json(clock_view(&state)))
+}
+
+/// Filter for the inbox.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// Only messages to this email address or E.164 number.
+    #[param(example = "budi@example.com")]
+    pub recipient: Option<String>,
+}
+
+/// Messages the server queued (would have sent), newest first, with their
+/// template `data` (codes, tokens) so apps can complete flows without a mailbox.
+#[utoipa::path(
+    tag = "sandbox",
+    params(InboxQuery, PageParams),
+    responses(
+        (status = 200, body = Page<NotificationView>),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notifications")]
+pub async fn notifications(
+    state: web::Data<AppState>,
+    filter: web::Query<InboxQuery>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse()?;
+    let recipient = filter.recipient.as_deref().map(|r| r.trim().to_lowercase());
+    let mut conn = state.db.get().await?;
+    let list = outbox::list(&mut conn, recipient.as_deref(), page).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// What a job run did.
+#[derive(Serialize, ToSchema)]
+pub struct JobRun {
+    #[schema(example = "deliver_notifications")]
+    pub job: &'static str,
+    /// Counts reported by the job.
+    #[schema(value_type = Object, example = json!({"sent": 3, "retrying": 0, "failed": 0}))]
+    pub report: serde_json::Value,
+}
+
+/// Runs a background job now. Names: `deliver_notifications`,
+/// `purge_expired_records` (and, as their issues land, `deactivate_expired_cards`,
+/// `schedule_incentives`, `disburse_incentives`). An unknown name answers 404.
+#[utoipa::path(
+    tag = "sandbox",
+    params(("name" = String, Path, description = "Job name", example = "deliver_notifications")),
+    responses(
+        (status = 200, body = JobRun),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/jobs/{name}")]
+pub async fn run_job(state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let job = Job::from_name(&name).ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No job by that name."))?;
+    let report = job.run(&state).await?;
+    Ok(HttpResponse::Ok().json(JobRun { job: job.name(), report }))
+}

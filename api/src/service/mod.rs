@@ -1,0 +1,3 @@
+//! Service endpoints: liveness and readiness.
+
+pub mod routes;

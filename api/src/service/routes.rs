@@ -1,0 +1,46 @@
+//! `GET /health` and `GET /ready` (API.md Service).
+
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    app::AppState,
+    db,
+    error::{ApiError, ErrorCode, Problem},
+};
+
+/// Health or readiness answer.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(tag = "service", responses((status = 200, body = Status)))]
+#[get("/health")]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// Readiness: the database answers and every migration of this build is applied.
+/// Load balancers should route traffic only to instances answering 200.
+#[utoipa::path(
+    tag = "service",
+    responses(
+        (status = 200, body = Status, example = json!({"status": "ready"})),
+        (status = 503, description = "Database unreachable or migrations pending", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db.get().await?;
+    let current = db::migrations_current(&mut conn)
+        .await
+        .map_err(|e| ApiError::unavailable(ErrorCode::ServiceUnavailable, e))?;
+    if !current {
+        return Err(ApiError::new(ErrorCode::ServiceUnavailable).detail("Database migrations are pending."));
+    }
+    Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}

@@ -21,6 +21,9 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
+    accounts::{self, password::PasswordHasher, secrets::SecretHasher},
+    admin,
+    auth::{jwt::TokenIssuer, middleware::authenticate},
     clock::Clock,
     config::Settings,
     db::DbPool,
@@ -37,6 +40,12 @@ pub struct AppState {
     pub notifier: NotifyAdapter,
     /// Shared client for outside services (timeouts set from the settings).
     pub http: reqwest::Client,
+    /// Access-token signing and checking.
+    pub tokens: TokenIssuer,
+    /// Keyed hashing of codes and tokens.
+    pub secrets: SecretHasher,
+    /// argon2id on a bounded blocking pool.
+    pub passwords: PasswordHasher,
 }
 
 #[derive(OpenApi)]
@@ -103,7 +112,28 @@ impl Modify for SecuritySchemes {
 /// Registers every route. `sandbox` adds `/v1/sandbox/*`.
 fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
     cfg.service(service::routes::health).service(service::routes::ready);
-    let mut v1 = scope::scope("/v1");
+    let mut v1 = scope::scope("/v1")
+        .service(accounts::routes::sign_up)
+        .service(accounts::routes::verify_email)
+        .service(accounts::routes::resend_verification)
+        .service(accounts::routes::captcha)
+        .service(accounts::routes::login)
+        .service(accounts::routes::verify_login)
+        .service(accounts::routes::resend_login)
+        .service(accounts::routes::refresh)
+        .service(accounts::routes::logout)
+        .service(accounts::routes::request_password_reset)
+        .service(accounts::routes::confirm_password_reset)
+        .service(accounts::routes::me)
+        .service(accounts::routes::change_password)
+        .service(accounts::routes::set_phone)
+        .service(accounts::routes::verify_phone)
+        .service(admin::routes::list_accounts)
+        .service(admin::routes::get_account)
+        .service(admin::routes::block)
+        .service(admin::routes::unblock)
+        .service(admin::routes::fraud_flag)
+        .service(admin::routes::audit_events);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -155,6 +185,7 @@ pub fn build(
         .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.get_ref().clone()))
         .default_service(web::to(fallback::not_matched))
+        .wrap(from_fn(authenticate))
         .wrap(cors)
         .wrap(from_fn(request_context))
 }

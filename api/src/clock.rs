@@ -60,6 +60,13 @@ impl Clock {
         Utc::now() + TimeDelta::milliseconds(AtomicI64::load(&self.offset_ms, Ordering::Relaxed))
     }
 
+    /// Real time for the security checks that must ignore the sandbox clock:
+    /// token and session lifetimes, and the partner `X-Timestamp` window
+    /// (API.md: Time). A moved sandbox clock must not revive or expire them.
+    pub fn security_now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
     /// Today's date in Asia/Jakarta on the service clock.
     pub fn today_jakarta(&self) -> NaiveDate {
         jakarta_date(self.now())

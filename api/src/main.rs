@@ -20,6 +20,46 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document generated from the code.
     Openapi,
+    /// Manage admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a verified admin account (admins log in through the same OTP flow).
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+        /// The password (visible in shell history: prefer --password-stdin).
+        #[arg(long, conflicts_with = "password_stdin", required_unless_present = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+async fn create_admin(settings: Settings, email: &str, password: Option<String>, from_stdin: bool) -> anyhow::Result<()> {
+    let password = match (password, from_stdin) {
+        (Some(p), _) => p,
+        (None, _) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    db::run_migrations(settings.database_url()).await?;
+    let state = prakerja_api::server::build_state(settings).await?;
+    let id = prakerja_api::accounts::service::create_admin(&state, email, &password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+    tracing::info!(%id, "admin account created");
+    println!("{id}");
+    Ok(())
 }
 
 fn settings() -> Result<Settings, ExitCode> {
@@ -46,6 +86,16 @@ async fn main() -> ExitCode {
             db::run_migrations(settings.database_url()).await.map(|applied| {
                 tracing::info!(count = applied.len(), ?applied, "migrations applied");
             })
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, password, password_stdin },
+        } => {
+            let settings = match settings() {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            telemetry::init(settings.log_format);
+            create_admin(settings, &email, password, password_stdin).await
         }
         Command::Serve => {
             let settings = match settings() {

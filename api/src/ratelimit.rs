@@ -110,22 +110,71 @@ pub async fn hit(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: 
     .await
 }
 
+/// Takes one slot in each bucket, or none if any is full (the answer then says
+/// when the last of the full buckets frees up).
+pub async fn hit_all(conn: &mut AsyncPgConnection, buckets: &[(&str, Limit)], now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+    let buckets: Vec<(String, Limit)> = buckets.iter().map(|(b, l)| ((*b).to_owned(), *l)).collect();
+    conn.transaction(async move |conn| {
+        let mut names: Vec<&str> = buckets.iter().map(|(b, _)| b.as_str()).collect();
+        // A fixed lock order, so two requests locking the same buckets cannot deadlock.
+        names.sort_unstable();
+        for name in names {
+            lock_bucket(conn, name).await?;
+        }
+        let mut wait: Option<u64> = None;
+        for (bucket, limit) in &buckets {
+            if let Err(e) = check(conn, bucket, *limit, now).await? {
+                wait = Some(wait.unwrap_or(0).max(e.retry_after_secs));
+            }
+        }
+        if let Some(retry_after_secs) = wait {
+            return Ok(Err(Exceeded { retry_after_secs }));
+        }
+        for (bucket, _) in &buckets {
+            record(conn, bucket, now).await?;
+        }
+        Ok(Ok(()))
+    })
+    .await
+}
+
+/// Forgets a bucket's events (e.g. failed logins after a successful one).
+pub async fn clear(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<()> {
+    diesel::delete(rate_limit_events::table.filter(rate_limit_events::bucket.eq(bucket)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// A lock-out that lasts `window` after the most recent event once `max` events
 /// fell within `window` ("until 15 minutes after the last one").
+///
+/// The lock-out outlives the window of its first events: 10 failures at minutes
+/// 0 to 9 lock until minute 24, even though at minute 16 only 8 of them are
+/// within the last 15 minutes. So every run of `max` events within one window
+/// whose last event is less than a window old counts, not just the current window.
 pub async fn lockout(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
-    if count(conn, bucket, limit.window, now).await? < limit.max {
-        return Ok(Ok(()));
-    }
-    let newest: DateTime<Utc> = rate_limit_events::table
+    // A run that still locks ends after `now - window` and so starts after `now - 2 window`.
+    let times: Vec<DateTime<Utc>> = rate_limit_events::table
         .filter(rate_limit_events::bucket.eq(bucket))
+        .filter(rate_limit_events::occurred_at.gt(now - limit.window - limit.window))
         .filter(rate_limit_events::occurred_at.le(now))
-        .select(diesel::dsl::max(rate_limit_events::occurred_at))
-        .get_result::<Option<DateTime<Utc>>>(conn)
-        .await?
-        .unwrap_or(now);
-    Ok(Err(Exceeded {
-        retry_after_secs: retry_after(newest + limit.window, now),
-    }))
+        .select(rate_limit_events::occurred_at)
+        .order(rate_limit_events::occurred_at.desc())
+        .load(conn)
+        .await?;
+    let max = usize::try_from(limit.max).unwrap_or(0).max(1);
+    // Newest first: `run[0]` ends a run of `max` events when `run[max - 1]` is within a window of it.
+    let locked_until = times
+        .windows(max)
+        .find(|run| run[0] - run[max - 1] < limit.window)
+        .map(|run| run[0] + limit.window);
+    match locked_until {
+        Some(until) if until > now => Ok(Err(Exceeded {
+            retry_after_secs: retry_after(until, now),
+        })),
+        _ => Ok(Ok(())),
+    }
 }
 
 /// Deletes events older than `before`; returns how many.

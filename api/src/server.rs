@@ -7,7 +7,9 @@ use actix_web::{dev::Server, web, HttpServer};
 use anyhow::Context;
 
 use crate::{
+    accounts::{password::PasswordHasher, secrets::SecretHasher},
     app::{self, AppState},
+    auth::jwt::TokenIssuer,
     clock::Clock,
     config::Settings,
     db,
@@ -47,6 +49,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     Ok(AppState {
         db: pool,
+        tokens: TokenIssuer::new(&settings),
+        secrets: SecretHasher::new(settings.token_hash_key.clone()),
+        passwords: PasswordHasher::new(settings.password_hash_concurrency),
         settings: Arc::new(settings),
         clock,
         notifier,

@@ -1,0 +1,296 @@
+//! Handlers of the account and session routes: extract, call the flow, answer.
+
+use actix_web::{get, post, put, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+
+use super::{
+    service::{self, Caller, ResetBy},
+    views::*,
+};
+use crate::{
+    app::AppState,
+    audit::Origin,
+    auth::Authenticated,
+    error::{ApiResult, Problem},
+    http::{ClientIp, JsonBody, RequestId},
+};
+
+impl FromRequest for Caller {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let ip = ClientIp::from_request(req, payload);
+        let rid = RequestId::from_request(req, payload);
+        Box::pin(async move {
+            let ClientIp(ip) = ip.await?;
+            let RequestId(request_id) = rid.await?;
+            Ok(Caller {
+                ip,
+                origin: Origin {
+                    ip: Some(ip.to_string()),
+                    request_id: Some(request_id),
+                },
+            })
+        })
+    }
+}
+
+/// Creates an account (participant) and emails a verification link (valid 24 h).
+/// The account cannot log in until the email is verified. Limited per client IP.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = SignUp,
+    responses(
+        (status = 201, body = AccountCreated),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password` (with the reason), `validation_failed`", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:prakerja:problem:weak_password", "title": "The password is too weak", "status": 422,
+                "detail": "The password is too common or appears in known data breaches; choose another.", "code": "weak_password",
+                "errors": [{"field": "password", "message": "is too common or appears in known data breaches; choose another"}]})),
+        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/accounts")]
+pub async fn sign_up(state: web::Data<AppState>, caller: Caller, body: JsonBody<SignUp>) -> ApiResult<HttpResponse> {
+    let created = service::sign_up(&state, &caller, &body.0.email, &body.0.password).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Verifies the email address with the token from the verification email.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = TokenBody,
+    responses(
+        (status = 200, body = EmailVerified),
+        (status = 400, description = "`token_invalid` (unknown, used or expired)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/accounts/email-verification")]
+pub async fn verify_email(state: web::Data<AppState>, caller: Caller, body: JsonBody<TokenBody>) -> ApiResult<HttpResponse> {
+    service::verify_email(&state, &caller, &body.0.token).await?;
+    Ok(HttpResponse::Ok().json(EmailVerified { email_verified: true }))
+}
+
+/// Asks for a new verification email. Always 202 with the same body, whether or
+/// not an unverified account has this address; a new link replaces older ones.
+/// At most 5 per address per hour.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = EmailBody,
+    responses(
+        (status = 202, body = Accepted),
+        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/accounts/email-verification/resend")]
+pub async fn resend_verification(state: web::Data<AppState>, caller: Caller, body: JsonBody<EmailBody>) -> ApiResult<HttpResponse> {
+    service::resend_verification(&state, &caller, &body.0.email).await?;
+    Ok(HttpResponse::Accepted().json(Accepted::BODY))
+}
+
+/// The captcha the login form must show, or `null` when none is asked
+/// (always null in sandbox).
+#[utoipa::path(tag = "accounts", responses((status = 200, body = Option<CaptchaConfig>)))]
+#[get("/auth/captcha")]
+pub async fn captcha(state: web::Data<AppState>) -> HttpResponse {
+    let config = state.settings.captcha.as_ref().map(|c| CaptchaConfig {
+        provider: c.provider.clone(),
+        site_key: c.site_key.clone(),
+    });
+    HttpResponse::Ok().json(config)
+}
+
+/// Login step 1: email and password (plus `captcha_token` when a captcha is
+/// configured). On success a 6-digit code valid 5 minutes goes to the email; a
+/// newer code replaces older ones. `email_not_verified` and `account_blocked`
+/// are answered only after a correct password. 10 wrong passwords for one
+/// address within 15 minutes lock login until 15 minutes after the last.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = Login,
+    responses(
+        (status = 200, body = LoginChallenge),
+        (status = 400, description = "`captcha_failed`, `invalid_request`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials` (unknown email or wrong password, answered alike)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`email_not_verified`, `account_blocked`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`login_attempts_exceeded`, `otp_resend_limit` (no code may be sent now), `rate_limited`; all with Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`captcha_unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, caller: Caller, body: JsonBody<Login>) -> ApiResult<HttpResponse> {
+    let Login { email, password, captcha_token } = body.0;
+    let challenge = service::login(&state, &caller, &email, &password, captcha_token.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(challenge))
+}
+
+/// Login step 2: the emailed code. Wrong guesses count per challenge (a resend
+/// keeps the count): the 6th answer is 429 `otp_attempts_exceeded`, even for the
+/// right code. Across all its challenges an account gets at most 10 wrong
+/// guesses in any 2 hours. Of concurrent verifications exactly one succeeds.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = VerifyCode,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "`otp_invalid`, `otp_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_blocked`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login/verify")]
+pub async fn verify_login(state: web::Data<AppState>, caller: Caller, body: JsonBody<VerifyCode>) -> ApiResult<HttpResponse> {
+    let pair = service::verify_login(&state, &caller, body.0.challenge_id, &body.0.code).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Sends a new code for the same challenge (the old code stops working). At most
+/// 5 resends per account in any 2 hours, and 10 codes in all.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = ResendCode,
+    responses(
+        (status = 200, body = LoginChallenge),
+        (status = 401, description = "`otp_invalid` (unknown or finished challenge), `otp_expired` (replaced by a newer login)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_resend_limit` (Retry-After), `otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login/resend")]
+pub async fn resend_login(state: web::Data<AppState>, caller: Caller, body: JsonBody<ResendCode>) -> ApiResult<HttpResponse> {
+    let challenge = service::resend_login(&state, &caller, body.0.challenge_id).await?;
+    Ok(HttpResponse::Ok().json(challenge))
+}
+
+/// Exchanges a refresh token for a new token pair. Refresh tokens are single
+/// use: presenting one that was already exchanged ends the whole session
+/// (`refresh_token_reused`), as someone else may hold a copy.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, body = TokenPair),
+        (status = 401, description = "`refresh_token_invalid`, `refresh_token_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, caller: Caller, body: JsonBody<RefreshBody>) -> ApiResult<HttpResponse> {
+    let pair = service::refresh(&state, &caller, &body.0.refresh_token).await?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Ends the session of this refresh token; its access tokens are refused at once.
+/// Answers 204 also for an unknown or already ended token.
+#[utoipa::path(tag = "accounts", request_body = RefreshBody, responses((status = 204, description = "Logged out")))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, caller: Caller, body: JsonBody<RefreshBody>) -> ApiResult<HttpResponse> {
+    service::logout(&state, &caller, &body.0.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Asks for a password reset link: by `email`, or `nik` + `date_of_birth`, or
+/// `phone` + `date_of_birth`. The link (valid 1 hour) goes by email, and for the
+/// NIK and phone forms also by SMS with the masked email. Always 202 with the
+/// same body, whether or not an account matched.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, body = Accepted),
+        (status = 422, description = "`validation_failed` (not exactly one of the three forms)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset")]
+pub async fn request_password_reset(state: web::Data<AppState>, caller: Caller, body: JsonBody<PasswordResetRequest>) -> ApiResult<HttpResponse> {
+    let by = ResetBy::parse(&body.0)?;
+    service::request_password_reset(&state, &caller, by).await?;
+    Ok(HttpResponse::Accepted().json(Accepted::BODY))
+}
+
+/// Sets a new password with the token from the reset link. Every session of the
+/// account ends.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "`token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn confirm_password_reset(state: web::Data<AppState>, caller: Caller, body: JsonBody<PasswordResetConfirm>) -> ApiResult<HttpResponse> {
+    service::confirm_password_reset(&state, &caller, &body.0.token, &body.0.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's account: profile, flags, registration progress and beneficiary summary.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Me),
+        (status = 401, description = "`unauthenticated`, `access_token_expired`, `session_ended`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me")]
+pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::me(&state, &auth.0).await?))
+}
+
+/// Changes the password (current and new). The caller's other sessions end.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 401, description = "`invalid_credentials` (wrong current password); token errors", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`login_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/password")]
+pub async fn change_password(auth: Authenticated, state: web::Data<AppState>, caller: Caller, body: JsonBody<ChangePassword>) -> ApiResult<HttpResponse> {
+    service::change_password(&state, &caller, &auth.0, &body.0.current_password, &body.0.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Starts verifying a mobile number: a 6-digit code by SMS to it. A verified
+/// number may be replaced only by a beneficiary of the current year with no
+/// payout account linked.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = SetPhone,
+    responses(
+        (status = 202, body = PhoneChallenge),
+        (status = 403, description = "`phone_change_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`payout_account_linked`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (not an Indonesian mobile number)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_resend_limit` (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/phone")]
+pub async fn set_phone(auth: Authenticated, state: web::Data<AppState>, body: JsonBody<SetPhone>) -> ApiResult<HttpResponse> {
+    let challenge = service::start_phone_change(&state, &auth.0, &body.0.phone).await?;
+    Ok(HttpResponse::Accepted().json(challenge))
+}
+
+/// Confirms the SMS code; the number becomes the verified phone of the account.
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = VerifyCode,
+    responses(
+        (status = 200, body = PhoneVerified),
+        (status = 401, description = "`otp_invalid`, `otp_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/phone/verify")]
+pub async fn verify_phone(auth: Authenticated, state: web::Data<AppState>, caller: Caller, body: JsonBody<VerifyCode>) -> ApiResult<HttpResponse> {
+    let verified = service::verify_phone(&state, &caller, &auth.0, body.0.challenge_id, &body.0.code).await?;
+    Ok(HttpResponse::Ok().json(verified))
+}

@@ -1,0 +1,131 @@
+//! `/v1/admin/accounts*` and `/v1/admin/audit-events`. Admin-only: 401 without a
+//! token, 403 `forbidden` for participants.
+
+use actix_web::{get, post, put, web, HttpResponse};
+use uuid::Uuid;
+
+use super::service::{self, AccountFilter, Change, FraudFlagBody, ReasonBody};
+use crate::{
+    accounts::{service::Caller, views::Me},
+    app::AppState,
+    audit::{self, AuditEventView, AuditFilter},
+    auth::Admin,
+    error::{ApiResult, Problem},
+    http::JsonBody,
+    pagination::{Page, PageParams},
+};
+
+/// Accounts, newest first; `email` finds one by address.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(AccountFilter, PageParams),
+    responses(
+        (status = 200, body = Page<Me>),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not an admin)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/accounts")]
+pub async fn list_accounts(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    filter: web::Query<AccountFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse()?;
+    Ok(HttpResponse::Ok().json(service::list(&state, &filter, page).await?))
+}
+
+/// One account with its flags, registration and beneficiary summary.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    responses(
+        (status = 200, body = Me),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/accounts/{id}")]
+pub async fn get_account(_admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::get(&state, id.into_inner()).await?))
+}
+
+/// Blocks an account (it can no longer log in; its sessions end at once).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, body = Me),
+        (status = 403, description = "`forbidden` (not an admin, or blocking oneself)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/accounts/{id}/block")]
+pub async fn block(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<ReasonBody>) -> ApiResult<HttpResponse> {
+    let change = Change::Block { reason: body.0.reason };
+    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+}
+
+/// Unblocks an account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, body = Me),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/accounts/{id}/unblock")]
+pub async fn unblock(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<ReasonBody>) -> ApiResult<HttpResponse> {
+    let change = Change::Unblock { reason: body.0.reason };
+    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+}
+
+/// Sets or clears the suspected-fraud flag (only an admin clears it).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    request_body = FraudFlagBody,
+    responses(
+        (status = 200, body = Me),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/admin/accounts/{id}/fraud-flag")]
+pub async fn fraud_flag(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<FraudFlagBody>) -> ApiResult<HttpResponse> {
+    let FraudFlagBody { fraud_suspected, reason } = body.0;
+    let change = Change::FraudFlag { suspected: fraud_suspected, reason };
+    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+}
+
+/// The audit trail, newest first, filtered by actor, subject, action and time.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(AuditFilter, PageParams),
+    responses(
+        (status = 200, body = Page<AuditEventView>),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/audit-events")]
+pub async fn audit_events(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    filter: web::Query<AuditFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse()?;
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(audit::list(&mut conn, &filter, page).await?))
+}

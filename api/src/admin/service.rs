@@ -1,0 +1,156 @@
+//! Admin actions on accounts.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::{
+    accounts::{
+        model::{self, Account, EndReason},
+        service::{account_view, Caller},
+        views::Me,
+    },
+    app::AppState,
+    audit::{self, Action, Event},
+    auth::Principal,
+    db::schema::accounts,
+    error::{ApiError, ErrorCode},
+    pagination::{Cursor, Page, PageRequest},
+};
+
+/// A reason for an admin action (kept in the audit trail).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[schema(example = "Melanggar syarat dan ketentuan: akun dijual")]
+    #[validate(length(min = 3, max = 500, message = "must be 3 to 500 characters"))]
+    pub reason: String,
+}
+
+/// `PUT /v1/admin/accounts/{id}/fraud-flag`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FraudFlagBody {
+    pub fraud_suspected: bool,
+    #[schema(example = "Wajah tidak cocok pada 3 verifikasi berturut-turut")]
+    #[validate(length(min = 3, max = 500, message = "must be 3 to 500 characters"))]
+    pub reason: String,
+}
+
+/// `GET /v1/admin/accounts` filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountFilter {
+    /// Exact email address (case-insensitive).
+    pub email: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound).detail("No such account.")
+}
+
+/// Lists accounts newest first, optionally by email.
+pub async fn list(state: &AppState, filter: &AccountFilter, page: PageRequest) -> Result<Page<Me>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let mut query = accounts::table
+        .select(Account::as_select())
+        .order((accounts::created_at.desc(), accounts::id.desc()))
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(email) = &filter.email {
+        query = query.filter(accounts::email.eq(email.trim().to_lowercase()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(
+            accounts::created_at
+                .lt(after.created_at)
+                .or(accounts::created_at.eq(after.created_at).and(accounts::id.lt(after.id))),
+        );
+    }
+    let rows = query.load(&mut conn).await?;
+    Ok(page.page(rows, |a| Cursor { created_at: a.created_at, id: a.id }, |a| account_view(&a)))
+}
+
+/// One account.
+pub async fn get(state: &AppState, id: Uuid) -> Result<Me, ApiError> {
+    let mut conn = state.db.get().await?;
+    let account = model::find(&mut conn, id).await?.ok_or_else(not_found)?;
+    Ok(account_view(&account))
+}
+
+/// An admin change to an account.
+#[derive(Debug)]
+pub enum Change {
+    Block { reason: String },
+    Unblock { reason: String },
+    FraudFlag { suspected: bool, reason: String },
+}
+
+/// Applies a change under the account's row lock, with its audit event; a
+/// change that alters nothing (blocking a blocked account) records nothing.
+/// Blocking ends every session of the account at once.
+pub async fn apply(state: &AppState, caller: &Caller, admin: &Principal, id: Uuid, change: Change) -> Result<Me, ApiError> {
+    if matches!(change, Change::Block { .. }) && id == admin.account_id {
+        return Err(ApiError::new(ErrorCode::Forbidden).detail("An admin cannot block their own account."));
+    }
+    let now = state.clock.now();
+    let real_now = state.clock.security_now();
+    let mut conn = state.db.get().await?;
+    let account = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let account: Option<Account> = accounts::table.find(id).select(Account::as_select()).for_update().first(conn).await.optional()?;
+            let account = account.ok_or_else(not_found)?;
+            let target = accounts::table.find(id);
+            let (action, reason) = match &change {
+                Change::Block { reason } => {
+                    if account.blocked() {
+                        return Ok(account);
+                    }
+                    diesel::update(target)
+                        .set((accounts::blocked_at.eq(now), accounts::blocked_reason.eq(reason), accounts::updated_at.eq(now)))
+                        .execute(conn)
+                        .await?;
+                    model::end_sessions(conn, id, None, EndReason::Blocked, real_now).await?;
+                    (Action::AccountBlocked, reason)
+                }
+                Change::Unblock { reason } => {
+                    if !account.blocked() {
+                        return Ok(account);
+                    }
+                    diesel::update(target)
+                        .set((
+                            accounts::blocked_at.eq(None::<DateTime<Utc>>),
+                            accounts::blocked_reason.eq(None::<String>),
+                            accounts::updated_at.eq(now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    (Action::AccountUnblocked, reason)
+                }
+                Change::FraudFlag { suspected, reason } => {
+                    if account.fraud_suspected == *suspected {
+                        return Ok(account);
+                    }
+                    diesel::update(target)
+                        .set((accounts::fraud_suspected.eq(suspected), accounts::updated_at.eq(now)))
+                        .execute(conn)
+                        .await?;
+                    (if *suspected { Action::FraudFlagSet } else { Action::FraudFlagCleared }, reason)
+                }
+            };
+            let event = Event {
+                actor_id: Some(admin.account_id),
+                subject_id: Some(id),
+                action,
+                reason: Some(reason.as_str()),
+            };
+            audit::record(conn, now, &caller.origin, event).await?;
+            Ok(model::find(conn, id).await?.ok_or_else(not_found)?)
+        })
+        .await?;
+    Ok(account_view(&account))
+}

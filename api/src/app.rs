@@ -26,10 +26,12 @@ use crate::{
     auth::{jwt::TokenIssuer, middleware::authenticate},
     clock::Clock,
     config::Settings,
+    crypto::{BlindIndex, PiiCipher},
     db::DbPool,
     http::{fallback, request_context::request_context},
     integrations::notify::NotifyAdapter,
-    sandbox, service,
+    integrations::{face::FaceAdapter, registry::RegistryAdapter},
+    registration, sandbox, service,
 };
 
 /// Everything a handler or job needs, shared by all workers.
@@ -46,6 +48,14 @@ pub struct AppState {
     pub secrets: SecretHasher,
     /// argon2id on a bounded blocking pool.
     pub passwords: PasswordHasher,
+    /// Encryption of personal data at rest.
+    pub pii: PiiCipher,
+    /// Keyed blind indexes for look-ups of encrypted values.
+    pub blind: BlindIndex,
+    /// Population registry adapter.
+    pub registry: RegistryAdapter,
+    /// Face service adapter.
+    pub face: FaceAdapter,
 }
 
 #[derive(OpenApi)]
@@ -69,6 +79,7 @@ answers 404 there."
     tags(
         (name = "service", description = "Health and readiness"),
         (name = "accounts", description = "Sign-up, email verification, login with email OTP, tokens, password, phone"),
+        (name = "registration", description = "Identity (NIK/KK via the population registry), profile, KTP photo, face, questionnaire, statement, aptitude test, eligibility"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -111,7 +122,8 @@ impl Modify for SecuritySchemes {
 
 /// Registers every route. `sandbox` adds `/v1/sandbox/*`.
 fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
-    cfg.service(service::routes::health).service(service::routes::ready);
+    cfg.service(service::routes::health)
+        .service(service::routes::ready);
     let mut v1 = scope::scope("/v1")
         .service(accounts::routes::sign_up)
         .service(accounts::routes::verify_email)
@@ -133,7 +145,16 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(admin::routes::block)
         .service(admin::routes::unblock)
         .service(admin::routes::fraud_flag)
-        .service(admin::routes::audit_events);
+        .service(admin::routes::audit_events)
+        .service(registration::routes::put_identity)
+        .service(registration::routes::put_profile)
+        .service(registration::routes::put_ktp_photo)
+        .service(registration::routes::post_face_enrollment)
+        .service(registration::routes::put_questionnaire)
+        .service(registration::routes::put_statement)
+        .service(registration::routes::get_aptitude_test)
+        .service(registration::routes::post_aptitude_submission)
+        .service(registration::routes::get_eligibility);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -160,7 +181,9 @@ pub fn openapi() -> OpenApiDoc {
 
 /// The document as served and committed: pretty JSON with a trailing newline.
 pub fn openapi_json() -> String {
-    let mut json = openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    let mut json = openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     json.push('\n');
     json
 }
@@ -171,7 +194,13 @@ pub fn build(
     doc: web::Data<OpenApiDoc>,
     known: web::Data<fallback::KnownRoutes>,
 ) -> App<
-    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl actix_web::body::MessageBody>, Error = actix_web::Error, InitError = ()>,
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
 > {
     let sandbox = state.settings.is_sandbox();
     let cors = cors(&state.settings);
@@ -184,6 +213,8 @@ pub fn build(
         .app_data(web::PathConfig::default().error_handler(fallback::path_error))
         .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.get_ref().clone()))
+        // API.md names the browser `/docs`; the UI itself lives under `/docs/`.
+        .service(web::redirect("/docs", "/docs/").permanent())
         .default_service(web::to(fallback::not_matched))
         .wrap(from_fn(authenticate))
         .wrap(cors)
@@ -193,11 +224,20 @@ pub fn build(
 fn cors(settings: &Settings) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-        .allowed_headers(["authorization", "content-type", "idempotency-key", "x-request-id"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "x-request-id",
+        ])
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(3600);
     for origin in &settings.cors_allowed_origins {
-        cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
     }
     cors
 }

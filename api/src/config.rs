@@ -9,6 +9,8 @@ use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, time::Duration};
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::crypto::{PiiKeyError, PiiKeys};
+
 /// Where the service runs. Sandbox mounts `/v1/sandbox/*` and simulates every
 /// unset integration; production refuses to start without the real ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,12 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     pub integration_timeout: Duration,
     pub notify: Option<Endpoint>,
+    /// Population registry (Dukcapil); simulated in sandbox when unset.
+    pub registry: Option<Endpoint>,
+    /// Face liveness and matching; simulated in sandbox when unset.
+    pub face: Option<Endpoint>,
+    /// Keys that encrypt personal data at rest and key its blind indexes.
+    pub pii_keys: PiiKeys,
     pub captcha: Option<CaptchaSettings>,
     pub job_interval_deliver_notifications: Duration,
     pub job_interval_purge_expired_records: Duration,
@@ -102,10 +110,7 @@ struct Source<'a>(&'a HashMap<String, String>);
 
 impl Source<'_> {
     fn raw(&self, name: &'static str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
@@ -144,7 +149,8 @@ impl Source<'_> {
     fn url(&self, name: &'static str) -> Result<Option<url::Url>, ConfigError> {
         self.raw(name)
             .map(|v| {
-                let url = url::Url::parse(v).map_err(|e| problem(name, format!("not a URL: {e}")))?;
+                let url =
+                    url::Url::parse(v).map_err(|e| problem(name, format!("not a URL: {e}")))?;
                 match url.scheme() {
                     "http" | "https" => Ok(url),
                     other => Err(problem(name, format!("scheme {other:?} is not http(s)"))),
@@ -154,7 +160,12 @@ impl Source<'_> {
     }
 
     /// A secret key: at least 32 bytes so HMAC and HS256 keys carry 256 bits.
-    fn key(&self, name: &'static str, sandbox_default: &str, env: AppEnv) -> Result<SecretString, ConfigError> {
+    fn key(
+        &self,
+        name: &'static str,
+        sandbox_default: &str,
+        env: AppEnv,
+    ) -> Result<SecretString, ConfigError> {
         let value = match (self.raw(name), env) {
             (Some(v), _) => v,
             (None, AppEnv::Sandbox) => sandbox_default,
@@ -164,7 +175,10 @@ impl Source<'_> {
             return Err(problem(name, "must be at least 32 characters"));
         }
         if env == AppEnv::Production && value == sandbox_default {
-            return Err(problem(name, "the sandbox default key cannot be used in production"));
+            return Err(problem(
+                name,
+                "the sandbox default key cannot be used in production",
+            ));
         }
         Ok(SecretString::from(value.to_owned()))
     }
@@ -177,14 +191,23 @@ impl Source<'_> {
         env: AppEnv,
     ) -> Result<Option<Endpoint>, ConfigError> {
         match self.url(url_name)? {
-            Some(url) => {
+            Some(mut url) => {
+                // Adapters call `url.join("v1/…")` for INTEGRATIONS.md's `{URL}/v1/…`;
+                // without a trailing slash `join` would drop a path prefix
+                // (`https://gw/api` + `v1/messages` → `https://gw/v1/messages`).
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
                 let token = self.required(token_name)?;
                 Ok(Some(Endpoint {
                     url,
                     token: SecretString::from(token.to_owned()),
                 }))
             }
-            None if env == AppEnv::Production => Err(problem(url_name, "must be set in production")),
+            None if env == AppEnv::Production => {
+                Err(problem(url_name, "must be set in production"))
+            }
             None => Ok(None),
         }
     }
@@ -204,13 +227,23 @@ impl Settings {
         let app_env = match src.required("APP_ENV")? {
             "sandbox" => AppEnv::Sandbox,
             "production" => AppEnv::Production,
-            other => return Err(problem("APP_ENV", format!("expected sandbox or production, got {other:?}"))),
+            other => {
+                return Err(problem(
+                    "APP_ENV",
+                    format!("expected sandbox or production, got {other:?}"),
+                ))
+            }
         };
         let log_format = match src.raw("LOG_FORMAT") {
             None if app_env == AppEnv::Production => LogFormat::Json,
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(problem("LOG_FORMAT", format!("expected text or json, got {other:?}"))),
+            Some(other) => {
+                return Err(problem(
+                    "LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ))
+            }
         };
         let database_url = src.required("DATABASE_URL")?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
@@ -229,7 +262,12 @@ impl Settings {
             .map(|s| {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| problem("TRUSTED_PROXIES", format!("{s:?} is not an IP address or CIDR range")))
+                    .map_err(|_| {
+                        problem(
+                            "TRUSTED_PROXIES",
+                            format!("{s:?} is not an IP address or CIDR range"),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let cors_allowed_origins = src
@@ -242,16 +280,44 @@ impl Settings {
             .collect();
         let captcha = match src.url("CAPTCHA_VERIFY_URL")? {
             Some(verify_url) => Some(CaptchaSettings {
-                provider: src.raw("CAPTCHA_PROVIDER").unwrap_or("turnstile").to_owned(),
+                provider: src
+                    .raw("CAPTCHA_PROVIDER")
+                    .unwrap_or("turnstile")
+                    .to_owned(),
                 site_key: src.required("CAPTCHA_SITE_KEY")?.to_owned(),
                 verify_url,
                 secret: SecretString::from(src.required("CAPTCHA_SECRET")?.to_owned()),
             }),
             None => None,
         };
+        let pii_keys = match (src.raw("PII_KEYS"), app_env) {
+            (Some(keys), _) => {
+                let from_keys = |e: PiiKeyError| problem(e.variable, e.problem);
+                let keys = PiiKeys::from_env_values(
+                    src.required("PII_CURRENT_KEY_ID")?,
+                    keys,
+                    src.required("PII_BLIND_INDEX_KEY")?,
+                )
+                .map_err(from_keys)?;
+                if app_env == AppEnv::Production && keys.uses_sandbox_keys() {
+                    return Err(problem(
+                        "PII_KEYS",
+                        "the sandbox keys cannot be used in production",
+                    ));
+                }
+                keys
+            }
+            (None, AppEnv::Sandbox) => PiiKeys::sandbox(),
+            (None, AppEnv::Production) => {
+                return Err(problem("PII_KEYS", "must be set in production"))
+            }
+        };
         let rate_limit_ip_per_minute: u32 = src.parse("RATE_LIMIT_IP_PER_MINUTE", 300)?;
         if rate_limit_ip_per_minute == 0 {
-            return Err(problem("RATE_LIMIT_IP_PER_MINUTE", "must be greater than zero"));
+            return Err(problem(
+                "RATE_LIMIT_IP_PER_MINUTE",
+                "must be greater than zero",
+            ));
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let settings = Settings {
@@ -262,7 +328,9 @@ impl Settings {
             database_url: SecretString::from(database_url.to_owned()),
             db_pool_size,
             db_pool_timeout: Duration::from_millis(src.parse("DATABASE_POOL_TIMEOUT_MS", 2_000)?),
-            db_statement_timeout: Duration::from_millis(src.parse("DATABASE_STATEMENT_TIMEOUT_MS", 10_000)?),
+            db_statement_timeout: Duration::from_millis(
+                src.parse("DATABASE_STATEMENT_TIMEOUT_MS", 10_000)?,
+            ),
             run_migrations_on_start: src.boolean("RUN_MIGRATIONS_ON_START", true)?,
             log_format,
             jwt_signing_key: src.key("JWT_SIGNING_KEY", SANDBOX_JWT_KEY, app_env)?,
@@ -277,12 +345,17 @@ impl Settings {
             password_hash_concurrency: src.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             integration_timeout: Duration::from_millis(src.parse("INTEGRATION_TIMEOUT_MS", 5_000)?),
             notify: src.endpoint("NOTIFY_URL", "NOTIFY_TOKEN", app_env)?,
+            registry: src.endpoint("REGISTRY_URL", "REGISTRY_TOKEN", app_env)?,
+            face: src.endpoint("FACE_URL", "FACE_TOKEN", app_env)?,
+            pii_keys,
             captcha,
-            job_interval_deliver_notifications: src.seconds("JOB_INTERVAL_DELIVER_NOTIFICATIONS_SECONDS", 5)?,
-            job_interval_purge_expired_records: src.seconds("JOB_INTERVAL_PURGE_EXPIRED_RECORDS_SECONDS", 3600)?,
-            web_base_url: src
-                .url("WEB_BASE_URL")?
-                .unwrap_or_else(|| url::Url::parse("https://www.prakerja.go.id").expect("static URL")),
+            job_interval_deliver_notifications: src
+                .seconds("JOB_INTERVAL_DELIVER_NOTIFICATIONS_SECONDS", 5)?,
+            job_interval_purge_expired_records: src
+                .seconds("JOB_INTERVAL_PURGE_EXPIRED_RECORDS_SECONDS", 3600)?,
+            web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
+                url::Url::parse("https://www.prakerja.go.id").expect("static URL")
+            }),
         };
         Ok(settings)
     }
@@ -307,7 +380,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -318,25 +394,89 @@ mod tests {
 
     #[test]
     fn sandbox_starts_with_defaults() {
-        let s = Settings::from_map(&vars(&[("APP_ENV", "sandbox"), ("DATABASE_URL", "postgres://x/y")])).unwrap();
+        let s = Settings::from_map(&vars(&[
+            ("APP_ENV", "sandbox"),
+            ("DATABASE_URL", "postgres://x/y"),
+        ]))
+        .unwrap();
         assert!(s.is_sandbox());
         assert_eq!(s.port, 8080);
         assert_eq!(s.rate_limit_ip_per_minute, 300);
         assert!(s.notify.is_none());
     }
 
+    fn production_vars() -> Vec<(&'static str, String)> {
+        let key = crate::crypto::SANDBOX_PII_KEYS.replace("sandbox-1:", "k1:");
+        // Any other 32 bytes, so the production check against sandbox keys passes.
+        let key = key.replace("c2FuZGJveC1vbmx5", "cHJvZHVjdGlvbi1r");
+        vec![
+            ("APP_ENV", "production".into()),
+            ("DATABASE_URL", "postgres://x/y".into()),
+            ("JWT_SIGNING_KEY", "k".repeat(40)),
+            ("TOKEN_HASH_KEY", "h".repeat(40)),
+            ("PII_KEYS", key),
+            ("PII_CURRENT_KEY_ID", "k1".into()),
+            (
+                "PII_BLIND_INDEX_KEY",
+                "cHJvZHVjdGlvbi1ibGluZC1pbmRleC1rZXktMDAwMDE=".into(),
+            ),
+            ("NOTIFY_URL", "https://notify.example".into()),
+            ("NOTIFY_TOKEN", "t".into()),
+            ("REGISTRY_URL", "https://registry.example".into()),
+            ("REGISTRY_TOKEN", "t".into()),
+            ("FACE_URL", "https://face.example".into()),
+            ("FACE_TOKEN", "t".into()),
+        ]
+    }
+
     #[test]
-    fn production_requires_integrations_and_keys() {
-        let err = Settings::from_map(&vars(&[("APP_ENV", "production"), ("DATABASE_URL", "postgres://x/y")])).unwrap_err();
-        assert_eq!(err.variable, "JWT_SIGNING_KEY");
-        let err = Settings::from_map(&vars(&[
-            ("APP_ENV", "production"),
-            ("DATABASE_URL", "postgres://x/y"),
-            ("JWT_SIGNING_KEY", "k".repeat(40).as_str()),
-            ("TOKEN_HASH_KEY", "h".repeat(40).as_str()),
-        ]))
-        .unwrap_err();
-        assert_eq!(err.variable, "NOTIFY_URL");
+    fn production_starts_with_every_integration_and_key() {
+        let all = production_vars();
+        let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let s = Settings::from_map(&vars(&pairs)).unwrap();
+        assert!(!s.is_sandbox());
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_any_integration_or_key() {
+        let all = production_vars();
+        for missing in [
+            "JWT_SIGNING_KEY",
+            "TOKEN_HASH_KEY",
+            "PII_KEYS",
+            "NOTIFY_URL",
+            "REGISTRY_URL",
+            "FACE_URL",
+        ] {
+            let pairs: Vec<(&str, &str)> = all
+                .iter()
+                .filter(|(k, _)| *k != missing)
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            let err = Settings::from_map(&vars(&pairs)).unwrap_err();
+            assert_eq!(err.variable, missing);
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_sandbox_keys() {
+        let mut all = production_vars();
+        all.retain(|(k, _)| !k.starts_with("PII_"));
+        all.push(("PII_KEYS", crate::crypto::SANDBOX_PII_KEYS.into()));
+        all.push((
+            "PII_CURRENT_KEY_ID",
+            crate::crypto::SANDBOX_PII_CURRENT_KEY_ID.into(),
+        ));
+        all.push((
+            "PII_BLIND_INDEX_KEY",
+            crate::crypto::SANDBOX_PII_BLIND_INDEX_KEY.into(),
+        ));
+        let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            Settings::from_map(&vars(&pairs)).unwrap_err().variable,
+            "PII_KEYS"
+        );
     }
 
     #[test]
@@ -359,7 +499,10 @@ mod tests {
             ("PORT", "eighty"),
         ]))
         .unwrap_err();
-        assert_eq!(err.to_string(), "invalid configuration: PORT: cannot parse \"eighty\": invalid digit found in string");
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: PORT: cannot parse \"eighty\": invalid digit found in string"
+        );
     }
 
     #[test]

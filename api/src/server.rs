@@ -14,7 +14,7 @@ use crate::{
     config::Settings,
     db,
     http::fallback::KnownRoutes,
-    integrations::{self, notify::NotifyAdapter},
+    integrations::{self, face::FaceAdapter, notify::NotifyAdapter, registry::RegistryAdapter},
     jobs,
 };
 
@@ -47,8 +47,26 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         },
         None => NotifyAdapter::Sandbox,
     };
+    let registry = match &settings.registry {
+        Some(endpoint) => RegistryAdapter::Http {
+            client: http.clone(),
+            endpoint: endpoint.clone(),
+        },
+        None => RegistryAdapter::Sandbox,
+    };
+    let face = match &settings.face {
+        Some(endpoint) => FaceAdapter::Http {
+            client: http.clone(),
+            endpoint: endpoint.clone(),
+        },
+        None => FaceAdapter::Sandbox,
+    };
     Ok(AppState {
         db: pool,
+        pii: settings.pii_keys.cipher(),
+        blind: settings.pii_keys.blind_index(),
+        registry,
+        face,
         tokens: TokenIssuer::new(&settings),
         secrets: SecretHasher::new(settings.token_hash_key.clone()),
         passwords: PasswordHasher::new(settings.password_hash_concurrency),
@@ -69,7 +87,8 @@ impl Application {
                 tracing::info!(?applied, "migrations applied");
             }
         }
-        let listener = TcpListener::bind((settings.host, settings.port)).with_context(|| format!("binding port {}", settings.port))?;
+        let listener = TcpListener::bind((settings.host, settings.port))
+            .with_context(|| format!("binding port {}", settings.port))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
         let state = Arc::new(build_state(settings).await?);
@@ -90,7 +109,11 @@ impl Application {
             .shutdown_timeout(30)
             .listen(listener)?
             .run();
-        Ok(Application { port, state, server })
+        Ok(Application {
+            port,
+            state,
+            server,
+        })
     }
 
     /// Serves until SIGTERM/SIGINT; in-flight requests get 30 s to finish.

@@ -17,31 +17,61 @@ pub struct Session {
 
 /// A unique email for this test.
 pub fn email(tag: &str) -> String {
-    format!("{tag}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "{tag}.{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 impl TestApp {
     /// Signs up and verifies the email; returns the account id.
     pub async fn verified_account(&self, email: &str, password: &str) -> String {
-        let res = self.post("/v1/accounts", None, &json!({"email": email, "password": password})).await;
+        let res = self
+            .post(
+                "/v1/accounts",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), 201, "{:?}", res.text().await);
         let body: Value = res.json().await.unwrap();
-        let token = self.last_message_data(email, "email_verification").await["token"].as_str().unwrap().to_owned();
-        let res = self.post("/v1/accounts/email-verification", None, &json!({"token": token})).await;
+        let token = self.last_message_data(email, "email_verification").await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = self
+            .post(
+                "/v1/accounts/email-verification",
+                None,
+                &json!({"token": token}),
+            )
+            .await;
         assert_eq!(res.status(), 200);
         body["id"].as_str().unwrap().to_owned()
     }
 
     /// Login step 1; returns the challenge id.
     pub async fn login_challenge(&self, email: &str, password: &str) -> String {
-        let res = self.post("/v1/auth/login", None, &json!({"email": email, "password": password})).await;
+        let res = self
+            .post(
+                "/v1/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
-        res.json::<Value>().await.unwrap()["challenge_id"].as_str().unwrap().to_owned()
+        res.json::<Value>().await.unwrap()["challenge_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The newest login code sent to `email`.
     pub async fn login_code(&self, email: &str) -> String {
-        self.last_message_data(email, "login_otp").await["code"].as_str().unwrap().to_owned()
+        self.last_message_data(email, "login_otp").await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Both login steps.
@@ -49,12 +79,21 @@ impl TestApp {
         let challenge = self.login_challenge(email, password).await;
         let code = self.login_code(email).await;
         let res = self
-            .post("/v1/auth/login/verify", None, &json!({"challenge_id": challenge, "code": code}))
+            .post(
+                "/v1/auth/login/verify",
+                None,
+                &json!({"challenge_id": challenge, "code": code}),
+            )
             .await;
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         let pair: Value = res.json().await.unwrap();
         let access = pair["access_token"].as_str().unwrap().to_owned();
-        let me: Value = self.get("/v1/me", Some(&access)).await.json().await.unwrap();
+        let me: Value = self
+            .get("/v1/me", Some(&access))
+            .await
+            .json()
+            .await
+            .unwrap();
         Session {
             account_id: me["id"].as_str().unwrap().to_owned(),
             access,
@@ -77,5 +116,164 @@ impl TestApp {
             .await
             .expect("admin created");
         self.login(&email, PASSWORD).await
+    }
+}
+
+/// A NIK the sandbox registry finds: Jakarta Timur (3174), district 05, the
+/// birth date encoded (women: day + 40), and a serial not starting with 9.
+pub fn nik(birth: chrono::NaiveDate, female: bool, serial: u16) -> String {
+    use chrono::Datelike;
+    let day = birth.day() + if female { 40 } else { 0 };
+    format!(
+        "317405{day:02}{:02}{:02}{serial:04}",
+        birth.month(),
+        birth.year() % 100
+    )
+}
+
+/// A family card number. It ends in 1: the sandbox registry answers a KK
+/// mismatch for numbers ending in 0.
+pub fn kk(family: u16) -> String {
+    format!("31740501010{family:04}1")
+}
+
+/// The sandbox registry's KTP address for a NIK.
+pub fn ktp_address(nik: &str) -> String {
+    format!("JL. PERCOBAAN NO. {}", &nik[12..])
+}
+
+/// A tiny but valid-looking PNG (signature and padding) over the sandbox's 100-byte threshold.
+pub fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(len, 7);
+    bytes
+}
+
+impl TestApp {
+    /// Sends raw bytes with a content type.
+    pub async fn send_bytes(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Verifies the identity; panics unless the registry accepts it.
+    pub async fn verify_identity(
+        &self,
+        session: &Session,
+        nik: &str,
+        kk: &str,
+        dob: &str,
+    ) -> Value {
+        let res = self
+            .put(
+                "/v1/me/identity",
+                Some(&session.access),
+                &json!({"nik": nik, "kk_number": kk, "date_of_birth": dob}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        res.json().await.unwrap()
+    }
+
+    /// Every registration step, as an eligible job seeker.
+    pub async fn complete_registration(
+        &self,
+        session: &Session,
+        nik: &str,
+        kk: &str,
+        dob: &str,
+        phone: &str,
+    ) {
+        self.verify_identity(session, nik, kk, dob).await;
+        let token = Some(session.access.as_str());
+        let res = self
+            .put(
+                "/v1/me/profile",
+                token,
+                &json!({"address": ktp_address(nik), "domicile_province_code": "31", "domicile_regency_code": "3174",
+                        "education_level": "sma", "in_formal_education": false, "occupation": "unemployed",
+                        "employment_status": "laid_off"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        let res = self
+            .send_bytes(
+                reqwest::Method::PUT,
+                "/v1/me/ktp-photo",
+                &session.access,
+                "image/png",
+                png(2048),
+            )
+            .await;
+        assert_eq!(res.status(), 204);
+        let res = self
+            .send_bytes(
+                reqwest::Method::POST,
+                "/v1/me/face-enrollment",
+                &session.access,
+                "image/png",
+                png(2048),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = self
+            .put(
+                "/v1/me/questionnaire",
+                token,
+                &json!({"motivation": "Ingin bekerja", "preferred_skills": ["menjahit"]}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = self
+            .put("/v1/me/phone", token, &json!({"phone": phone}))
+            .await;
+        assert_eq!(res.status(), 202, "{:?}", res.text().await);
+        let challenge: Value = res.json().await.unwrap();
+        let code = self.last_message_data(phone, "phone_otp").await["code"].clone();
+        let res = self
+            .post(
+                "/v1/me/phone/verify",
+                token,
+                &json!({"challenge_id": challenge["challenge_id"], "code": code}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let res = self
+            .put("/v1/me/statement", token, &json!({"agreed": true}))
+            .await;
+        assert_eq!(res.status(), 200);
+        let test: Value = self
+            .get("/v1/aptitude-test", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let answers: Vec<Value> = test["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| json!({"question_id": q["id"], "option": q["options"][0]["id"]}))
+            .collect();
+        let res = self
+            .post(
+                "/v1/aptitude-test/submissions",
+                token,
+                &json!({"answers": answers}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
     }
 }

@@ -271,3 +271,93 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
     assert_eq!(body["status"], status);
     body
 }
+
+/// Another instance of the service on an existing database, as a second server
+/// behind the load balancer would be. Returns its base URL and its state.
+pub async fn spawn_instance(db_url: &str, overrides: &[(&str, &str)]) -> (String, Arc<AppState>) {
+    let app = Application::build(test_settings(db_url, overrides), false)
+        .await
+        .expect("the second instance starts");
+    let address = format!("http://127.0.0.1:{}", app.port);
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    (address, state)
+}
+
+impl TestApp {
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// Checks the whole error contract of API.md: problem+json with type, title,
+/// status, detail and code, the expected status and code, and an `X-Request-Id`.
+pub async fn assert_problem_contract(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert!(
+        res.headers().get("x-request-id").is_some(),
+        "every error carries X-Request-Id"
+    );
+    let body = assert_problem(res, status, code).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:prakerja:problem:{code}"),
+        "body: {body}"
+    );
+    for field in ["title", "detail"] {
+        assert!(
+            body[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field} in {body}"
+        );
+    }
+    body
+}
+
+/// Every variable production refuses to start without, each outside service
+/// pointing at `gateway` (a mock server). Unknown names are ignored by `Settings`.
+pub fn production_overrides(gateway: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("APP_ENV", "production".to_owned()),
+        (
+            "JWT_SIGNING_KEY",
+            "production-test-jwt-signing-key-0123456789abcdef".to_owned(),
+        ),
+        (
+            "TOKEN_HASH_KEY",
+            "production-test-token-hash-key-0123456789abcdef".to_owned(),
+        ),
+        // base64 of 32 bytes each, not the sandbox keys.
+        (
+            "PII_KEYS",
+            "test-1:cHJvZHVjdGlvbi10ZXN0LXBpaS1rZXktMDAwMDAwMDE=".to_owned(),
+        ),
+        ("PII_CURRENT_KEY_ID", "test-1".to_owned()),
+        (
+            "PII_BLIND_INDEX_KEY",
+            "cHJvZHVjdGlvbi10ZXN0LWJsaW5kLWluZGV4LTAwMDE=".to_owned(),
+        ),
+        ("NOTIFY_URL", gateway.to_owned()),
+        ("NOTIFY_TOKEN", "notify-token".to_owned()),
+        ("REGISTRY_URL", gateway.to_owned()),
+        ("REGISTRY_TOKEN", "registry-token".to_owned()),
+        ("FACE_URL", gateway.to_owned()),
+        ("FACE_TOKEN", "face-token".to_owned()),
+        ("PAYOUT_URL", gateway.to_owned()),
+        ("PAYOUT_TOKEN", "payout-token".to_owned()),
+        (
+            "PAYOUT_WEBHOOK_SECRET",
+            "payout-webhook-secret-0123456789abcdef".to_owned(),
+        ),
+        ("LOG_FORMAT", "text".to_owned()),
+    ]
+}
+
+/// The service in production mode on a fresh database.
+pub async fn spawn_production(gateway: &str) -> TestApp {
+    let vars = production_overrides(gateway);
+    let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::spawn_with(&overrides).await
+}

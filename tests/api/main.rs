@@ -1,6 +1,13 @@
 //! API tests: the real service, in-process on a random port, each test on its own
 //! database. See `helpers.rs`.
 
+mod fixtures;
 mod helpers;
 
+mod accounts;
+mod admin;
 mod foundation;
+mod idempotency;
+mod outbox;
+mod ratelimit;
+mod registration;

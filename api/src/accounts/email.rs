@@ -55,7 +55,10 @@ mod tests {
 
     #[test]
     fn normalises_case_and_spaces() {
-        assert_eq!(Email::parse("  Budi@Example.COM ").unwrap().as_str(), "budi@example.com");
+        assert_eq!(
+            Email::parse("  Budi@Example.COM ").unwrap().as_str(),
+            "budi@example.com"
+        );
     }
 
     #[test]
@@ -68,6 +71,9 @@ mod tests {
     #[test]
     fn masks_the_local_part() {
         assert_eq!(mask_email("budi@example.com"), "b***@example.com");
-        assert_eq!(format!("{:?}", Email::parse("budi@example.com").unwrap()), "Email(b***@example.com)");
+        assert_eq!(
+            format!("{:?}", Email::parse("budi@example.com").unwrap()),
+            "Email(b***@example.com)"
+        );
     }
 }

@@ -5,7 +5,11 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{account_tokens, accounts, sessions};
+use crate::{
+    crypto::PiiCipher,
+    db::schema::{account_tokens, accounts, sessions},
+    error::ApiError,
+};
 
 /// An account row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -16,13 +20,21 @@ pub struct Account {
     pub password_hash: String,
     pub role: String,
     pub email_verified_at: Option<DateTime<Utc>>,
-    pub phone: Option<String>,
     pub phone_verified_at: Option<DateTime<Utc>>,
     pub blocked_at: Option<DateTime<Utc>>,
     pub blocked_reason: Option<String>,
     pub fraud_suspected: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The verified number, sealed with the PII cipher (see [`phone_aad`]).
+    pub phone_ciphertext: Option<Vec<u8>>,
+    /// Blind index of the verified number, for password reset by phone.
+    pub phone_index: Option<Vec<u8>>,
+}
+
+/// Associated data binding a sealed phone number to its account.
+pub fn phone_aad(account: Uuid) -> Vec<u8> {
+    format!("accounts.phone:{account}").into_bytes()
 }
 
 impl Account {
@@ -36,14 +48,30 @@ impl Account {
         self.blocked_at.is_some()
     }
 
-    /// The verified phone number, if any.
-    pub fn verified_phone(&self) -> Option<&str> {
-        self.phone_verified_at.and(self.phone.as_deref())
+    /// Whether a phone number has been verified.
+    pub fn has_verified_phone(&self) -> bool {
+        self.phone_verified_at.is_some() && self.phone_ciphertext.is_some()
+    }
+
+    /// The verified phone number (E.164), decrypted.
+    pub fn verified_phone(&self, pii: &PiiCipher) -> Result<Option<String>, ApiError> {
+        match (&self.phone_ciphertext, self.phone_verified_at) {
+            (Some(blob), Some(_)) => pii
+                .decrypt_string(blob, &phone_aad(self.id))
+                .map(Some)
+                .map_err(|e| {
+                    ApiError::internal(anyhow::anyhow!("accounts.phone of {}: {e}", self.id))
+                }),
+            _ => Ok(None),
+        }
     }
 }
 
 /// Finds an account by normalised email.
-pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Account>> {
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<Account>> {
     accounts::table
         .filter(accounts::email.eq(email))
         .select(Account::as_select())
@@ -52,14 +80,37 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryRe
         .optional()
 }
 
+/// Accounts whose verified phone has this blind index.
+pub async fn find_by_phone_index(
+    conn: &mut AsyncPgConnection,
+    index: &[u8],
+) -> QueryResult<Vec<Account>> {
+    accounts::table
+        .filter(accounts::phone_index.eq(index))
+        .filter(accounts::phone_verified_at.is_not_null())
+        .select(Account::as_select())
+        .load(conn)
+        .await
+}
+
 /// Finds an account by id.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Account>> {
-    accounts::table.find(id).select(Account::as_select()).first(conn).await.optional()
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Finds an account by id and locks its row until the transaction ends.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Account> {
-    accounts::table.find(id).select(Account::as_select()).for_update().first(conn).await
+    accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .for_update()
+        .first(conn)
+        .await
 }
 
 /// Inserts an account; a duplicate email fails with a unique violation.
@@ -88,9 +139,17 @@ pub async fn insert(
 }
 
 /// Replaces the password hash.
-pub async fn set_password(conn: &mut AsyncPgConnection, id: Uuid, hash: &str, now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::update(accounts::table.find(id))
-        .set((accounts::password_hash.eq(hash), accounts::updated_at.eq(now)))
+        .set((
+            accounts::password_hash.eq(hash),
+            accounts::updated_at.eq(now),
+        ))
         .execute(conn)
         .await
         .map(|_| ())
@@ -223,15 +282,30 @@ pub async fn end_sessions(
             .filter(sessions::ended_at.is_null())
             .filter(sessions::id.ne(keep)),
     )
-    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str())))
+    .set((
+        sessions::ended_at.eq(now),
+        sessions::end_reason.eq(reason.as_str()),
+    ))
     .execute(conn)
     .await
 }
 
 /// Ends one session (a no-op if it already ended).
-pub async fn end_session(conn: &mut AsyncPgConnection, session_id: Uuid, reason: EndReason, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::update(sessions::table.find(session_id).filter(sessions::ended_at.is_null()))
-        .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str())))
-        .execute(conn)
-        .await
+pub async fn end_session(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    reason: EndReason,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set((
+        sessions::ended_at.eq(now),
+        sessions::end_reason.eq(reason.as_str()),
+    ))
+    .execute(conn)
+    .await
 }

@@ -11,7 +11,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{
-    rules::{OTP_CODES_SENT, OTP_RESENDS, OTP_TTL, OTP_WRONG_GUESSES, OTP_WRONG_GUESSES_PER_CHALLENGE},
+    rules::{
+        OTP_CODES_SENT, OTP_RESENDS, OTP_TTL, OTP_WRONG_GUESSES, OTP_WRONG_GUESSES_PER_CHALLENGE,
+    },
     secrets::{self, SecretHasher},
 };
 use crate::{
@@ -80,9 +82,18 @@ fn resend_limited(e: ratelimit::Exceeded) -> ApiError {
 
 /// Whether the account may be sent a code now: fewer than 5 resends and 10
 /// codes in the last 2 hours (API.md Login rules).
-pub async fn ensure_may_send(conn: &mut AsyncPgConnection, account: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
-    for (bucket, limit) in [(resend_bucket(account), OTP_RESENDS), (sent_bucket(account), OTP_CODES_SENT)] {
-        ratelimit::check(conn, &bucket, limit, now).await?.map_err(resend_limited)?;
+pub async fn ensure_may_send(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for (bucket, limit) in [
+        (resend_bucket(account), OTP_RESENDS),
+        (sent_bucket(account), OTP_CODES_SENT),
+    ] {
+        ratelimit::check(conn, &bucket, limit, now)
+            .await?
+            .map_err(resend_limited)?;
     }
     Ok(())
 }
@@ -126,7 +137,12 @@ pub async fn create(
     Ok((challenge, code))
 }
 
-async fn lock(conn: &mut AsyncPgConnection, id: Uuid, purpose: Purpose, account: Option<Uuid>) -> Result<Challenge, ApiError> {
+async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    purpose: Purpose,
+    account: Option<Uuid>,
+) -> Result<Challenge, ApiError> {
     let challenge: Option<Challenge> = otp_challenges::table
         .find(id)
         .filter(otp_challenges::purpose.eq(purpose.as_str()))
@@ -144,8 +160,11 @@ async fn lock(conn: &mut AsyncPgConnection, id: Uuid, purpose: Purpose, account:
 fn usable(c: &Challenge) -> Result<(), ApiError> {
     match c.state.as_str() {
         "open" => Ok(()),
-        "locked" => Err(ApiError::new(ErrorCode::OtpAttemptsExceeded).detail("Too many wrong codes for this challenge; start again.")),
-        "superseded" => Err(ApiError::new(ErrorCode::OtpExpired).detail("A newer code replaced this one.")),
+        "locked" => Err(ApiError::new(ErrorCode::OtpAttemptsExceeded)
+            .detail("Too many wrong codes for this challenge; start again.")),
+        "superseded" => {
+            Err(ApiError::new(ErrorCode::OtpExpired).detail("A newer code replaced this one."))
+        }
         _ => Err(ApiError::new(ErrorCode::OtpInvalid).detail("This code was already used.")),
     }
 }
@@ -163,7 +182,10 @@ pub async fn resend(
     usable(&c)?;
     ratelimit::hit_all(
         conn,
-        &[(&resend_bucket(c.account_id), OTP_RESENDS), (&sent_bucket(c.account_id), OTP_CODES_SENT)],
+        &[
+            (&resend_bucket(c.account_id), OTP_RESENDS),
+            (&sent_bucket(c.account_id), OTP_CODES_SENT),
+        ],
         now,
     )
     .await?
@@ -187,7 +209,11 @@ pub enum Verdict {
     /// Right code: the challenge is consumed.
     Accepted(Challenge),
     /// Refused; `locked_now` when this guess used up the challenge's attempts.
-    Refused { error: ApiError, account: Uuid, locked_now: bool },
+    Refused {
+        error: ApiError,
+        account: Uuid,
+        locked_now: bool,
+    },
 }
 
 /// Checks a code. Call inside a transaction and commit whatever the verdict.
@@ -212,14 +238,17 @@ pub async fn verify(
     if c.failed_attempts >= OTP_WRONG_GUESSES_PER_CHALLENGE {
         return Ok(refuse(ApiError::new(ErrorCode::OtpAttemptsExceeded)));
     }
-    if let Err(e) = ratelimit::check(conn, &wrong_bucket(c.account_id), OTP_WRONG_GUESSES, now).await? {
-        return Ok(refuse(
-            e.into_error(ErrorCode::OtpAttemptsExceeded)
-                .detail("Too many wrong codes on this account; wait for the time in Retry-After."),
-        ));
+    if let Err(e) =
+        ratelimit::check(conn, &wrong_bucket(c.account_id), OTP_WRONG_GUESSES, now).await?
+    {
+        return Ok(refuse(e.into_error(ErrorCode::OtpAttemptsExceeded).detail(
+            "Too many wrong codes on this account; wait for the time in Retry-After.",
+        )));
     }
     if now >= c.expires_at {
-        return Ok(refuse(ApiError::new(ErrorCode::OtpExpired).detail("The code has expired; ask for a new one.")));
+        return Ok(refuse(
+            ApiError::new(ErrorCode::OtpExpired).detail("The code has expired; ask for a new one."),
+        ));
     }
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
     if well_formed && hasher.matches(purpose.hash_label(), &format!("{id}:{code}"), &c.code_hash) {

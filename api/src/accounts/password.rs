@@ -11,7 +11,9 @@ use std::{
 };
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString},
+    password_hash::{
+        rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
+    },
     Algorithm, Argon2, Params, Version,
 };
 use tokio::sync::Semaphore;
@@ -23,8 +25,11 @@ pub const MIN_LEN: usize = 8;
 /// Longest accepted password (characters); bounds hashing work per request.
 pub const MAX_LEN: usize = 128;
 
-static COMMON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../../data/common-passwords.txt").lines().collect());
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../../data/common-passwords.txt")
+        .lines()
+        .collect()
+});
 
 /// Why a password is refused (422 `weak_password`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +86,10 @@ fn argon2() -> Argon2<'static> {
 /// "no such account" takes as long as "wrong password".
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     argon2()
-        .hash_password(b"dummy password for timing", &SaltString::generate(&mut OsRng))
+        .hash_password(
+            b"dummy password for timing",
+            &SaltString::generate(&mut OsRng),
+        )
         .expect("hashing a static password succeeds")
         .to_string()
 });
@@ -102,20 +110,26 @@ impl PasswordHasher {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         // Requests beyond what the cores can hash wait here, bounded in time, and
         // are told to come back rather than growing memory without limit.
         let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::new(ErrorCode::ServiceUnavailable).detail("Too many logins at once; retry shortly."))?
-            .map_err(|e| ApiError::internal(e))?;
+            .map_err(|_| {
+                ApiError::new(ErrorCode::ServiceUnavailable)
+                    .detail("Too many logins at once; retry shortly.")
+            })?
+            .map_err(ApiError::internal)?;
         let result = tokio::task::spawn_blocking(move || {
             let out = work();
             drop(permit);
             out
         })
         .await
-        .map_err(|e| ApiError::internal(e))?;
+        .map_err(ApiError::internal)?;
         Ok(result)
     }
 
@@ -136,10 +150,16 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
         let password = password.to_owned();
         let known = stored.is_some();
-        let stored = stored.map(str::to_owned).unwrap_or_else(|| DUMMY_HASH.clone());
+        let stored = stored
+            .map(str::to_owned)
+            .unwrap_or_else(|| DUMMY_HASH.clone());
         self.run(move || {
             let ok = PasswordHash::new(&stored)
-                .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+                .map(|parsed| {
+                    argon2()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
                 .unwrap_or(false);
             ok && known
         })
@@ -167,7 +187,10 @@ mod tests {
             assert_eq!(check_policy(pw, email), want, "{pw}");
         }
         assert_eq!(check_policy(&"a".repeat(128), email), Ok(()));
-        assert_eq!(check_policy(&"a".repeat(129), email), Err(WeakPassword::TooLong));
+        assert_eq!(
+            check_policy(&"a".repeat(129), email),
+            Err(WeakPassword::TooLong)
+        );
         // Length counts characters, not bytes.
         assert_eq!(check_policy("ééééééé", email), Err(WeakPassword::TooShort));
     }
@@ -179,6 +202,9 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify("kuda lumping 77", Some(&hash)).await.unwrap());
         assert!(!hasher.verify("kuda lumping 78", Some(&hash)).await.unwrap());
-        assert!(!hasher.verify("dummy password for timing", None).await.unwrap());
+        assert!(!hasher
+            .verify("dummy password for timing", None)
+            .await
+            .unwrap());
     }
 }

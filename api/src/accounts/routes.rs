@@ -52,7 +52,11 @@ impl FromRequest for Caller {
     )
 )]
 #[post("/accounts")]
-pub async fn sign_up(state: web::Data<AppState>, caller: Caller, body: JsonBody<SignUp>) -> ApiResult<HttpResponse> {
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<SignUp>,
+) -> ApiResult<HttpResponse> {
     let created = service::sign_up(&state, &caller, &body.0.email, &body.0.password).await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -67,9 +71,15 @@ pub async fn sign_up(state: web::Data<AppState>, caller: Caller, body: JsonBody<
     )
 )]
 #[post("/accounts/email-verification")]
-pub async fn verify_email(state: web::Data<AppState>, caller: Caller, body: JsonBody<TokenBody>) -> ApiResult<HttpResponse> {
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<TokenBody>,
+) -> ApiResult<HttpResponse> {
     service::verify_email(&state, &caller, &body.0.token).await?;
-    Ok(HttpResponse::Ok().json(EmailVerified { email_verified: true }))
+    Ok(HttpResponse::Ok().json(EmailVerified {
+        email_verified: true,
+    }))
 }
 
 /// Asks for a new verification email. Always 202 with the same body, whether or
@@ -84,7 +94,11 @@ pub async fn verify_email(state: web::Data<AppState>, caller: Caller, body: Json
     )
 )]
 #[post("/accounts/email-verification/resend")]
-pub async fn resend_verification(state: web::Data<AppState>, caller: Caller, body: JsonBody<EmailBody>) -> ApiResult<HttpResponse> {
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<EmailBody>,
+) -> ApiResult<HttpResponse> {
     service::resend_verification(&state, &caller, &body.0.email).await?;
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
 }
@@ -119,9 +133,18 @@ pub async fn captcha(state: web::Data<AppState>) -> HttpResponse {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, caller: Caller, body: JsonBody<Login>) -> ApiResult<HttpResponse> {
-    let Login { email, password, captcha_token } = body.0;
-    let challenge = service::login(&state, &caller, &email, &password, captcha_token.as_deref()).await?;
+pub async fn login(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<Login>,
+) -> ApiResult<HttpResponse> {
+    let Login {
+        email,
+        password,
+        captcha_token,
+    } = body.0;
+    let challenge =
+        service::login(&state, &caller, &email, &password, captcha_token.as_deref()).await?;
     Ok(HttpResponse::Ok().json(challenge))
 }
 
@@ -140,7 +163,11 @@ pub async fn login(state: web::Data<AppState>, caller: Caller, body: JsonBody<Lo
     )
 )]
 #[post("/auth/login/verify")]
-pub async fn verify_login(state: web::Data<AppState>, caller: Caller, body: JsonBody<VerifyCode>) -> ApiResult<HttpResponse> {
+pub async fn verify_login(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<VerifyCode>,
+) -> ApiResult<HttpResponse> {
     let pair = service::verify_login(&state, &caller, body.0.challenge_id, &body.0.code).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -157,7 +184,11 @@ pub async fn verify_login(state: web::Data<AppState>, caller: Caller, body: Json
     )
 )]
 #[post("/auth/login/resend")]
-pub async fn resend_login(state: web::Data<AppState>, caller: Caller, body: JsonBody<ResendCode>) -> ApiResult<HttpResponse> {
+pub async fn resend_login(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<ResendCode>,
+) -> ApiResult<HttpResponse> {
     let challenge = service::resend_login(&state, &caller, body.0.challenge_id).await?;
     Ok(HttpResponse::Ok().json(challenge))
 }
@@ -174,7 +205,11 @@ pub async fn resend_login(state: web::Data<AppState>, caller: Caller, body: Json
     )
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, caller: Caller, body: JsonBody<RefreshBody>) -> ApiResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<RefreshBody>,
+) -> ApiResult<HttpResponse> {
     let pair = service::refresh(&state, &caller, &body.0.refresh_token).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -183,7 +218,11 @@ pub async fn refresh(state: web::Data<AppState>, caller: Caller, body: JsonBody<
 /// Answers 204 also for an unknown or already ended token.
 #[utoipa::path(tag = "accounts", request_body = RefreshBody, responses((status = 204, description = "Logged out")))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, caller: Caller, body: JsonBody<RefreshBody>) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<RefreshBody>,
+) -> ApiResult<HttpResponse> {
     service::logout(&state, &caller, &body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -202,7 +241,11 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller, body: JsonBody<R
     )
 )]
 #[post("/auth/password-reset")]
-pub async fn request_password_reset(state: web::Data<AppState>, caller: Caller, body: JsonBody<PasswordResetRequest>) -> ApiResult<HttpResponse> {
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
     let by = ResetBy::parse(&body.0)?;
     service::request_password_reset(&state, &caller, by).await?;
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
@@ -220,7 +263,11 @@ pub async fn request_password_reset(state: web::Data<AppState>, caller: Caller, 
     )
 )]
 #[post("/auth/password-reset/confirm")]
-pub async fn confirm_password_reset(state: web::Data<AppState>, caller: Caller, body: JsonBody<PasswordResetConfirm>) -> ApiResult<HttpResponse> {
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<PasswordResetConfirm>,
+) -> ApiResult<HttpResponse> {
     service::confirm_password_reset(&state, &caller, &body.0.token, &body.0.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -252,8 +299,20 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<Ht
     )
 )]
 #[put("/me/password")]
-pub async fn change_password(auth: Authenticated, state: web::Data<AppState>, caller: Caller, body: JsonBody<ChangePassword>) -> ApiResult<HttpResponse> {
-    service::change_password(&state, &caller, &auth.0, &body.0.current_password, &body.0.new_password).await?;
+pub async fn change_password(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    service::change_password(
+        &state,
+        &caller,
+        &auth.0,
+        &body.0.current_password,
+        &body.0.new_password,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -273,7 +332,11 @@ pub async fn change_password(auth: Authenticated, state: web::Data<AppState>, ca
     )
 )]
 #[put("/me/phone")]
-pub async fn set_phone(auth: Authenticated, state: web::Data<AppState>, body: JsonBody<SetPhone>) -> ApiResult<HttpResponse> {
+pub async fn set_phone(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<SetPhone>,
+) -> ApiResult<HttpResponse> {
     let challenge = service::start_phone_change(&state, &auth.0, &body.0.phone).await?;
     Ok(HttpResponse::Accepted().json(challenge))
 }
@@ -290,7 +353,13 @@ pub async fn set_phone(auth: Authenticated, state: web::Data<AppState>, body: Js
     )
 )]
 #[post("/me/phone/verify")]
-pub async fn verify_phone(auth: Authenticated, state: web::Data<AppState>, caller: Caller, body: JsonBody<VerifyCode>) -> ApiResult<HttpResponse> {
-    let verified = service::verify_phone(&state, &caller, &auth.0, body.0.challenge_id, &body.0.code).await?;
+pub async fn verify_phone(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<VerifyCode>,
+) -> ApiResult<HttpResponse> {
+    let verified =
+        service::verify_phone(&state, &caller, &auth.0, body.0.challenge_id, &body.0.code).await?;
     Ok(HttpResponse::Ok().json(verified))
 }

@@ -12,17 +12,35 @@ pub const OTP_TTL: TimeDelta = TimeDelta::minutes(5);
 /// Wrong guesses allowed per challenge; the next answer is 429 even if right.
 pub const OTP_WRONG_GUESSES_PER_CHALLENGE: i32 = 5;
 /// Resends per account in any 2 hours.
-pub const OTP_RESENDS: Limit = Limit { max: 5, window: TimeDelta::hours(2) };
+pub const OTP_RESENDS: Limit = Limit {
+    max: 5,
+    window: TimeDelta::hours(2),
+};
 /// Codes sent per account (all challenges) in any 2 hours.
-pub const OTP_CODES_SENT: Limit = Limit { max: 10, window: TimeDelta::hours(2) };
+pub const OTP_CODES_SENT: Limit = Limit {
+    max: 10,
+    window: TimeDelta::hours(2),
+};
 /// Wrong guesses per account (all challenges) in any 2 hours.
-pub const OTP_WRONG_GUESSES: Limit = Limit { max: 10, window: TimeDelta::hours(2) };
+pub const OTP_WRONG_GUESSES: Limit = Limit {
+    max: 10,
+    window: TimeDelta::hours(2),
+};
 /// Wrong passwords per email: 10 in 15 minutes lock login until 15 minutes after the last.
-pub const LOGIN_FAILURES: Limit = Limit { max: 10, window: TimeDelta::minutes(15) };
+pub const LOGIN_FAILURES: Limit = Limit {
+    max: 10,
+    window: TimeDelta::minutes(15),
+};
 /// Verification emails asked per address per hour.
-pub const VERIFICATION_RESENDS: Limit = Limit { max: 5, window: TimeDelta::hours(1) };
+pub const VERIFICATION_RESENDS: Limit = Limit {
+    max: 5,
+    window: TimeDelta::hours(1),
+};
 /// Password-reset requests per identifier per hour.
-pub const RESET_REQUESTS: Limit = Limit { max: 5, window: TimeDelta::hours(1) };
+pub const RESET_REQUESTS: Limit = Limit {
+    max: 5,
+    window: TimeDelta::hours(1),
+};
 /// Email verification links live 24 hours.
 pub const VERIFICATION_TOKEN_TTL: TimeDelta = TimeDelta::hours(24);
 /// Password reset links live 1 hour.
@@ -40,10 +58,14 @@ pub enum PhoneChangeRefused {
 impl From<PhoneChangeRefused> for ApiError {
     fn from(r: PhoneChangeRefused) -> Self {
         match r {
-            PhoneChangeRefused::NotBeneficiaryThisYear => ApiError::new(ErrorCode::PhoneChangeNotAllowed)
-                .detail("A verified number can be changed only by a beneficiary of this year."),
-            PhoneChangeRefused::PayoutAccountLinked => ApiError::new(ErrorCode::PayoutAccountLinked)
-                .detail("Unlink the payout account before changing the number."),
+            PhoneChangeRefused::NotBeneficiaryThisYear => {
+                ApiError::new(ErrorCode::PhoneChangeNotAllowed)
+                    .detail("A verified number can be changed only by a beneficiary of this year.")
+            }
+            PhoneChangeRefused::PayoutAccountLinked => {
+                ApiError::new(ErrorCode::PayoutAccountLinked)
+                    .detail("Unlink the payout account before changing the number.")
+            }
         }
     }
 }
@@ -80,7 +102,9 @@ pub fn parse_phone(raw: &str) -> Result<String, &'static str> {
     } else {
         return Err("must be an Indonesian mobile number such as +6281234567890");
     };
-    let ok = national.starts_with('8') && (9..=12).contains(&national.len()) && national.bytes().all(|b| b.is_ascii_digit());
+    let ok = national.starts_with('8')
+        && (9..=12).contains(&national.len())
+        && national.bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(format!("+62{national}"))
     } else {
@@ -125,7 +149,13 @@ mod tests {
         assert_eq!(parse_phone("+6281234567890").unwrap(), "+6281234567890");
         assert_eq!(parse_phone("081234567890").unwrap(), "+6281234567890");
         assert_eq!(parse_phone("62 812-3456-7890").unwrap(), "+6281234567890");
-        for bad in ["+6221234567", "+62812", "12345678901", "+6281234567890123", "+62812345678a"] {
+        for bad in [
+            "+6221234567",
+            "+62812",
+            "12345678901",
+            "+6281234567890123",
+            "+62812345678a",
+        ] {
             assert!(parse_phone(bad).is_err(), "{bad}");
         }
     }

@@ -25,7 +25,8 @@ impl SecretHasher {
 
     /// HMAC-SHA256(key, purpose ‖ 0x00 ‖ value).
     pub fn hash(&self, purpose: &str, value: &str) -> Vec<u8> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes()).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
+            .expect("HMAC takes any key length");
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Role;
+use crate::{auth::Role, identity::Gender};
 
 /// `POST /v1/accounts`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -216,14 +216,6 @@ pub struct Registration {
     pub completed_steps: Vec<&'static str>,
     #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]))]
     pub missing_steps: Vec<&'static str>,
-}
-
-/// Gender from the KTP record.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Gender {
-    Male,
-    Female,
 }
 
 /// Card summary once selected.

@@ -49,7 +49,11 @@ pub async fn list_accounts(
     )
 )]
 #[get("/admin/accounts/{id}")]
-pub async fn get_account(_admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_account(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(service::get(&state, id.into_inner()).await?))
 }
 
@@ -66,9 +70,18 @@ pub async fn get_account(_admin: Admin, state: web::Data<AppState>, id: web::Pat
     )
 )]
 #[post("/admin/accounts/{id}/block")]
-pub async fn block(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<ReasonBody>) -> ApiResult<HttpResponse> {
-    let change = Change::Block { reason: body.0.reason };
-    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+pub async fn block(
+    admin: Admin,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: JsonBody<ReasonBody>,
+) -> ApiResult<HttpResponse> {
+    let change = Change::Block {
+        reason: body.0.reason,
+    };
+    Ok(HttpResponse::Ok()
+        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
 }
 
 /// Unblocks an account.
@@ -84,9 +97,18 @@ pub async fn block(admin: Admin, state: web::Data<AppState>, caller: Caller, id:
     )
 )]
 #[post("/admin/accounts/{id}/unblock")]
-pub async fn unblock(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<ReasonBody>) -> ApiResult<HttpResponse> {
-    let change = Change::Unblock { reason: body.0.reason };
-    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+pub async fn unblock(
+    admin: Admin,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: JsonBody<ReasonBody>,
+) -> ApiResult<HttpResponse> {
+    let change = Change::Unblock {
+        reason: body.0.reason,
+    };
+    Ok(HttpResponse::Ok()
+        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
 }
 
 /// Sets or clears the suspected-fraud flag (only an admin clears it).
@@ -102,10 +124,23 @@ pub async fn unblock(admin: Admin, state: web::Data<AppState>, caller: Caller, i
     )
 )]
 #[put("/admin/accounts/{id}/fraud-flag")]
-pub async fn fraud_flag(admin: Admin, state: web::Data<AppState>, caller: Caller, id: web::Path<Uuid>, body: JsonBody<FraudFlagBody>) -> ApiResult<HttpResponse> {
-    let FraudFlagBody { fraud_suspected, reason } = body.0;
-    let change = Change::FraudFlag { suspected: fraud_suspected, reason };
-    Ok(HttpResponse::Ok().json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+pub async fn fraud_flag(
+    admin: Admin,
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    body: JsonBody<FraudFlagBody>,
+) -> ApiResult<HttpResponse> {
+    let FraudFlagBody {
+        fraud_suspected,
+        reason,
+    } = body.0;
+    let change = Change::FraudFlag {
+        suspected: fraud_suspected,
+        reason,
+    };
+    Ok(HttpResponse::Ok()
+        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
 }
 
 /// The audit trail, newest first, filtered by actor, subject, action and time.

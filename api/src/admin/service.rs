@@ -54,7 +54,11 @@ fn not_found() -> ApiError {
 }
 
 /// Lists accounts newest first, optionally by email.
-pub async fn list(state: &AppState, filter: &AccountFilter, page: PageRequest) -> Result<Page<Me>, ApiError> {
+pub async fn list(
+    state: &AppState,
+    filter: &AccountFilter,
+    page: PageRequest,
+) -> Result<Page<Me>, ApiError> {
     let mut conn = state.db.get().await?;
     let mut query = accounts::table
         .select(Account::as_select())
@@ -68,18 +72,36 @@ pub async fn list(state: &AppState, filter: &AccountFilter, page: PageRequest) -
         query = query.filter(
             accounts::created_at
                 .lt(after.created_at)
-                .or(accounts::created_at.eq(after.created_at).and(accounts::id.lt(after.id))),
+                .or(accounts::created_at
+                    .eq(after.created_at)
+                    .and(accounts::id.lt(after.id))),
         );
     }
-    let rows = query.load(&mut conn).await?;
-    Ok(page.page(rows, |a| Cursor { created_at: a.created_at, id: a.id }, |a| account_view(&a)))
+    let rows: Vec<Account> = query.load(&mut conn).await?;
+    let has_more = rows.len() as i64 > page.limit;
+    let next_cursor = if has_more {
+        rows.get(page.limit as usize - 1).map(|a| {
+            Cursor {
+                created_at: a.created_at,
+                id: a.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let mut data = Vec::with_capacity(rows.len());
+    for account in rows.iter().take(page.limit as usize) {
+        data.push(account_view(state, &mut conn, account).await?);
+    }
+    Ok(Page { data, next_cursor })
 }
 
 /// One account.
 pub async fn get(state: &AppState, id: Uuid) -> Result<Me, ApiError> {
     let mut conn = state.db.get().await?;
     let account = model::find(&mut conn, id).await?.ok_or_else(not_found)?;
-    Ok(account_view(&account))
+    account_view(state, &mut conn, &account).await
 }
 
 /// An admin change to an account.
@@ -93,16 +115,30 @@ pub enum Change {
 /// Applies a change under the account's row lock, with its audit event; a
 /// change that alters nothing (blocking a blocked account) records nothing.
 /// Blocking ends every session of the account at once.
-pub async fn apply(state: &AppState, caller: &Caller, admin: &Principal, id: Uuid, change: Change) -> Result<Me, ApiError> {
+pub async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    admin: &Principal,
+    id: Uuid,
+    change: Change,
+) -> Result<Me, ApiError> {
     if matches!(change, Change::Block { .. }) && id == admin.account_id {
-        return Err(ApiError::new(ErrorCode::Forbidden).detail("An admin cannot block their own account."));
+        return Err(
+            ApiError::new(ErrorCode::Forbidden).detail("An admin cannot block their own account.")
+        );
     }
     let now = state.clock.now();
     let real_now = state.clock.security_now();
     let mut conn = state.db.get().await?;
     let account = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let account: Option<Account> = accounts::table.find(id).select(Account::as_select()).for_update().first(conn).await.optional()?;
+            let account: Option<Account> = accounts::table
+                .find(id)
+                .select(Account::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?;
             let account = account.ok_or_else(not_found)?;
             let target = accounts::table.find(id);
             let (action, reason) = match &change {
@@ -111,7 +147,11 @@ pub async fn apply(state: &AppState, caller: &Caller, admin: &Principal, id: Uui
                         return Ok(account);
                     }
                     diesel::update(target)
-                        .set((accounts::blocked_at.eq(now), accounts::blocked_reason.eq(reason), accounts::updated_at.eq(now)))
+                        .set((
+                            accounts::blocked_at.eq(now),
+                            accounts::blocked_reason.eq(reason),
+                            accounts::updated_at.eq(now),
+                        ))
                         .execute(conn)
                         .await?;
                     model::end_sessions(conn, id, None, EndReason::Blocked, real_now).await?;
@@ -136,10 +176,20 @@ pub async fn apply(state: &AppState, caller: &Caller, admin: &Principal, id: Uui
                         return Ok(account);
                     }
                     diesel::update(target)
-                        .set((accounts::fraud_suspected.eq(suspected), accounts::updated_at.eq(now)))
+                        .set((
+                            accounts::fraud_suspected.eq(suspected),
+                            accounts::updated_at.eq(now),
+                        ))
                         .execute(conn)
                         .await?;
-                    (if *suspected { Action::FraudFlagSet } else { Action::FraudFlagCleared }, reason)
+                    (
+                        if *suspected {
+                            Action::FraudFlagSet
+                        } else {
+                            Action::FraudFlagCleared
+                        },
+                        reason,
+                    )
                 }
             };
             let event = Event {
@@ -149,8 +199,8 @@ pub async fn apply(state: &AppState, caller: &Caller, admin: &Principal, id: Uui
                 reason: Some(reason.as_str()),
             };
             audit::record(conn, now, &caller.origin, event).await?;
-            Ok(model::find(conn, id).await?.ok_or_else(not_found)?)
+            model::find(conn, id).await?.ok_or_else(not_found)
         })
         .await?;
-    Ok(account_view(&account))
+    account_view(state, &mut conn, &account).await
 }

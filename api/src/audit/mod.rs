@@ -35,6 +35,7 @@ pub enum Action {
     FraudFlagSet,
     FraudFlagCleared,
     AdminCreated,
+    IdentityVerified,
 }
 
 impl Action {
@@ -58,6 +59,7 @@ impl Action {
             Action::FraudFlagSet => "fraud_flag_set",
             Action::FraudFlagCleared => "fraud_flag_cleared",
             Action::AdminCreated => "admin_created",
+            Action::IdentityVerified => "identity_verified",
         }
     }
 }
@@ -79,7 +81,12 @@ pub struct Event<'a> {
 }
 
 /// Records an event (call inside the transaction of the change it describes).
-pub async fn record(conn: &mut AsyncPgConnection, now: DateTime<Utc>, origin: &Origin, event: Event<'_>) -> QueryResult<()> {
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    origin: &Origin,
+    event: Event<'_>,
+) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(Uuid::new_v4()),
@@ -129,7 +136,11 @@ pub struct AuditFilter {
 }
 
 /// Lists events newest first.
-pub async fn list(conn: &mut AsyncPgConnection, filter: &AuditFilter, page: PageRequest) -> QueryResult<Page<AuditEventView>> {
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> QueryResult<Page<AuditEventView>> {
     let mut query = audit_events::table
         .select(AuditEventView::as_select())
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
@@ -154,9 +165,18 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &AuditFilter, page: Page
         query = query.filter(
             audit_events::created_at
                 .lt(after.created_at)
-                .or(audit_events::created_at.eq(after.created_at).and(audit_events::id.lt(after.id))),
+                .or(audit_events::created_at
+                    .eq(after.created_at)
+                    .and(audit_events::id.lt(after.id))),
         );
     }
     let rows = query.load(conn).await?;
-    Ok(page.page(rows, |e| Cursor { created_at: e.created_at, id: e.id }, |e| e))
+    Ok(page.page(
+        rows,
+        |e| Cursor {
+            created_at: e.created_at,
+            id: e.id,
+        },
+        |e| e,
+    ))
 }

@@ -29,7 +29,10 @@ pub async fn authenticate(
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .map(str::to_owned);
         let outcome = match (token, req.app_data::<web::Data<AppState>>()) {
@@ -41,13 +44,27 @@ pub async fn authenticate(
     next.call(req).await
 }
 
+/// What decides whether a session still admits requests.
+#[derive(Queryable)]
+struct SessionState {
+    account_id: Uuid,
+    ended_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    role: String,
+    blocked_at: Option<DateTime<Utc>>,
+}
+
 async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> {
     let claims = state.tokens.verify(token).map_err(|e| match e {
         TokenError::Expired => ErrorCode::AccessTokenExpired,
         TokenError::Invalid => ErrorCode::Unauthenticated,
     })?;
-    let mut conn = state.db.get().await.map_err(|_| ErrorCode::ServiceUnavailable)?;
-    let row: Option<(Uuid, Option<DateTime<Utc>>, DateTime<Utc>, String, Option<DateTime<Utc>>)> = sessions::table
+    let mut conn = state
+        .db
+        .get()
+        .await
+        .map_err(|_| ErrorCode::ServiceUnavailable)?;
+    let row: Option<SessionState> = sessions::table
         .inner_join(accounts::table)
         .filter(sessions::id.eq(claims.sid))
         .select((
@@ -61,7 +78,14 @@ async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> 
         .await
         .optional()
         .map_err(|_| ErrorCode::ServiceUnavailable)?;
-    let Some((account_id, ended_at, expires_at, role, blocked_at)) = row else {
+    let Some(SessionState {
+        account_id,
+        ended_at,
+        expires_at,
+        role,
+        blocked_at,
+    }) = row
+    else {
         return Err(ErrorCode::Unauthenticated);
     };
     if account_id != claims.sub {

@@ -56,7 +56,8 @@ fn outcome(req: &HttpRequest) -> Result<Principal, ApiError> {
     match req.extensions().get::<AuthOutcome>() {
         Some(AuthOutcome(Ok(p))) => Ok(*p),
         Some(AuthOutcome(Err(code))) => Err(ApiError::new(*code)),
-        None => Err(ApiError::new(ErrorCode::Unauthenticated).detail("Send an access token: Authorization: Bearer <token>.")),
+        None => Err(ApiError::new(ErrorCode::Unauthenticated)
+            .detail("Send an access token: Authorization: Bearer <token>.")),
     }
 }
 
@@ -86,7 +87,8 @@ impl FromRequest for Admin {
             if p.role == Role::Admin {
                 Ok(Admin(p))
             } else {
-                Err(ApiError::new(ErrorCode::Forbidden).detail("This route is for the programme office."))
+                Err(ApiError::new(ErrorCode::Forbidden)
+                    .detail("This route is for the programme office."))
             }
         }))
     }

@@ -58,13 +58,14 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         email_verified_at -> Nullable<Timestamptz>,
-        phone -> Nullable<Text>,
         phone_verified_at -> Nullable<Timestamptz>,
         blocked_at -> Nullable<Timestamptz>,
         blocked_reason -> Nullable<Text>,
         fraud_suspected -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        phone_ciphertext -> Nullable<Bytea>,
+        phone_index -> Nullable<Bytea>,
     }
 }
 
@@ -130,10 +131,184 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identities (account_id) {
+        account_id -> Uuid,
+        nik_index -> Bytea,
+        kk_index -> Bytea,
+        nik_ciphertext -> Bytea,
+        kk_ciphertext -> Bytea,
+        birth_date_ciphertext -> Bytea,
+        full_name_ciphertext -> Bytea,
+        birth_place_ciphertext -> Bytea,
+        address_ciphertext -> Bytea,
+        gender -> Text,
+        province_code -> Text,
+        regency_code -> Text,
+        verified_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    profiles (account_id) {
+        account_id -> Uuid,
+        domicile_province_code -> Text,
+        domicile_regency_code -> Text,
+        education_level -> Text,
+        in_formal_education -> Bool,
+        occupation -> Text,
+        employment_status -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ktp_photos (account_id) {
+        account_id -> Uuid,
+        content_type -> Text,
+        size_bytes -> Int4,
+        ciphertext -> Bytea,
+        uploaded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    face_enrollments (account_id) {
+        account_id -> Uuid,
+        face_id -> Text,
+        enrolled_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    questionnaires (account_id) {
+        account_id -> Uuid,
+        motivation -> Text,
+        preferred_skills -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    statements (account_id) {
+        account_id -> Uuid,
+        agreed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    aptitude_questions (id) {
+        id -> Text,
+        position -> Int4,
+        text -> Text,
+        options -> Jsonb,
+        correct_option -> Text,
+    }
+}
+
+diesel::table! {
+    aptitude_submissions (account_id) {
+        account_id -> Uuid,
+        score -> Int4,
+        answers -> Jsonb,
+        submitted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    batches (id) {
+        id -> Uuid,
+        name -> Text,
+        opens_at -> Timestamptz,
+        closes_at -> Timestamptz,
+        quota -> Int4,
+        province_codes -> Array<Text>,
+        training_idr -> Int8,
+        incentive_monthly_idr -> Int8,
+        incentive_months -> Int4,
+        survey_incentive_idr -> Int8,
+        survey_count -> Int4,
+        seed -> Nullable<Bytea>,
+        selection_state -> Text,
+        selected_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Uuid,
+        batch_id -> Uuid,
+        account_id -> Uuid,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    cards (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        batch_id -> Uuid,
+        application_id -> Uuid,
+        card_number -> Text,
+        status -> Text,
+        kk_index -> Bytea,
+        kk_slot -> Int2,
+        purchase_deadline -> Date,
+        issued_at -> Timestamptz,
+        deactivated_at -> Nullable<Timestamptz>,
+        deactivation_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        kind -> Text,
+        card_id -> Nullable<Uuid>,
+        partner_id -> Nullable<Uuid>,
+        balance_idr -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    journal_entries (id) {
+        id -> Uuid,
+        kind -> Text,
+        reference -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_postings (id) {
+        id -> Int8,
+        entry_id -> Uuid,
+        account_id -> Uuid,
+        amount_idr -> Int8,
+        balance_after_idr -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(identities -> accounts (account_id));
+diesel::joinable!(profiles -> accounts (account_id));
+diesel::joinable!(applications -> batches (batch_id));
+diesel::joinable!(applications -> accounts (account_id));
+diesel::joinable!(cards -> accounts (account_id));
+diesel::joinable!(cards -> batches (batch_id));
+diesel::joinable!(ledger_accounts -> cards (card_id));
+diesel::joinable!(ledger_postings -> journal_entries (entry_id));
+diesel::joinable!(ledger_postings -> ledger_accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -146,4 +321,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     audit_events,
+    identities,
+    profiles,
+    ktp_photos,
+    face_enrollments,
+    questionnaires,
+    statements,
+    aptitude_questions,
+    aptitude_submissions,
+    batches,
+    applications,
+    cards,
+    ledger_accounts,
+    journal_entries,
+    ledger_postings,
 );

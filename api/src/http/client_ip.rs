@@ -30,7 +30,10 @@ pub fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> 
     let Some(header) = forwarded_for else {
         return peer;
     };
-    let hops: Vec<IpAddr> = header.split(',').filter_map(|h| h.trim().parse().ok()).collect();
+    let hops: Vec<IpAddr> = header
+        .split(',')
+        .filter_map(|h| h.trim().parse().ok())
+        .collect();
     hops.iter()
         .rev()
         .find(|ip| !is_trusted(ip))
@@ -52,7 +55,10 @@ impl FromRequest for ClientIp {
             .app_data::<web::Data<AppState>>()
             .map(|s| s.settings.trusted_proxies.clone())
             .unwrap_or_default();
-        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
         std::future::ready(Ok(ClientIp(resolve(peer, forwarded, &trusted))))
     }
 }
@@ -67,14 +73,21 @@ mod tests {
 
     #[test]
     fn untrusted_peer_is_the_client_whatever_it_claims() {
-        assert_eq!(resolve(ip("203.0.113.9"), Some("1.2.3.4"), &[]), ip("203.0.113.9"));
+        assert_eq!(
+            resolve(ip("203.0.113.9"), Some("1.2.3.4"), &[]),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn trusted_proxy_forwards_the_rightmost_untrusted_hop() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
         assert_eq!(
-            resolve(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7, 10.0.0.3"), &trusted),
+            resolve(
+                ip("10.0.0.2"),
+                Some("6.6.6.6, 198.51.100.7, 10.0.0.3"),
+                &trusted
+            ),
             ip("198.51.100.7")
         );
         assert_eq!(resolve(ip("10.0.0.2"), None, &trusted), ip("10.0.0.2"));

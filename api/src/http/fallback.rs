@@ -55,7 +55,10 @@ impl KnownRoutes {
                 .into_iter()
                 .filter(|(segments, _)| {
                     !(segments.len() >= prefix.len()
-                        && segments.iter().zip(&prefix).all(|(s, p)| matches!(s, Segment::Literal(l) if l == p)))
+                        && segments
+                            .iter()
+                            .zip(&prefix)
+                            .all(|(s, p)| matches!(s, Segment::Literal(l) if l == p)))
                 })
                 .collect(),
         )
@@ -80,7 +83,9 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Ht
     match routes.allowed(req.path()) {
         // The path exists with this method but is not mounted here: treat as absent.
         Some(methods) if methods.contains(req.method().as_str()) => {
-            ApiError::new(ErrorCode::NotFound).detail("No such resource.").error_response()
+            ApiError::new(ErrorCode::NotFound)
+                .detail("No such resource.")
+                .error_response()
         }
         Some(methods) => {
             let allow = methods.iter().cloned().collect::<Vec<_>>().join(", ");
@@ -92,7 +97,9 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Ht
             }
             res
         }
-        None => ApiError::new(ErrorCode::NotFound).detail("No such resource.").error_response(),
+        None => ApiError::new(ErrorCode::NotFound)
+            .detail("No such resource.")
+            .error_response(),
     }
 }
 

@@ -29,8 +29,15 @@ impl<T> JsonBody<T> {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (413).
-pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge).detail(format!("The body may not exceed {limit} bytes."));
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(ErrorCode::PayloadTooLarge)
+            .detail(format!("The body may not exceed {limit} bytes."))
+    };
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -43,7 +50,9 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::new(ErrorCode::InvalidRequest).detail("The body could not be read."))?;
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(ErrorCode::InvalidRequest).detail("The body could not be read.")
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -55,7 +64,8 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -
 fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
-            mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+            mime.type_() == mime::APPLICATION
+                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
         }
         _ => false,
     }
@@ -73,9 +83,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = strip_position(&inner.to_string());
         let field = if path == "." { String::new() } else { path };
         if field.is_empty() || inner.is_syntax() || inner.is_eof() {
-            ApiError::new(ErrorCode::InvalidRequest).detail(format!("The body is not valid JSON for this request: {message}."))
+            ApiError::new(ErrorCode::InvalidRequest).detail(format!(
+                "The body is not valid JSON for this request: {message}."
+            ))
         } else {
-            ApiError::new(ErrorCode::InvalidRequest).with_errors(vec![FieldError { field, message }])
+            ApiError::new(ErrorCode::InvalidRequest)
+                .with_errors(vec![FieldError { field, message }])
         }
     })
 }
@@ -100,7 +113,10 @@ pub fn validation_errors(errors: &ValidationErrors) -> Vec<FieldError> {
             match kind {
                 ValidationErrorsKind::Field(list) => {
                     for e in list {
-                        let message = e.message.clone().unwrap_or_else(|| Cow::Owned(format!("is invalid ({})", e.code)));
+                        let message = e
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| Cow::Owned(format!("is invalid ({})", e.code)));
                         out.push(FieldError {
                             field: path.clone(),
                             message: message.into_owned(),
@@ -138,7 +154,8 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json(&req) {
-                return Err(ApiError::new(ErrorCode::UnsupportedMediaType).detail("Send the body as application/json."));
+                return Err(ApiError::new(ErrorCode::UnsupportedMediaType)
+                    .detail("Send the body as application/json."));
             }
             let bytes = read_body(&req, &mut payload, JSON_LIMIT).await?;
             let value: T = parse_json(&bytes)?;
@@ -168,8 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn nested_body_parses() {
+        let value =
+            parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":3500000}}"#).unwrap();
+        assert_eq!(value.scheme.map(|s| s.training_idr), Some(3_500_000));
+    }
+
+    #[test]
     fn type_error_names_the_nested_field() {
-        let err = parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":"x"}}"#).unwrap_err();
+        let err =
+            parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":"x"}}"#).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
         let body = serde_json::to_string(&err.problem()).unwrap();
         assert!(body.contains("scheme.training_idr"), "{body}");
@@ -179,13 +204,21 @@ mod tests {
     fn unknown_field_is_rejected() {
         let err = parse_json::<Body>(br#"{"name":"ab","role":"admin"}"#).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
-        assert!(serde_json::to_string(&err.problem()).unwrap().contains("unknown field `role`"));
+        assert!(serde_json::to_string(&err.problem())
+            .unwrap()
+            .contains("unknown field `role`"));
     }
 
     #[test]
     fn empty_and_broken_bodies_are_invalid_requests() {
-        assert_eq!(parse_json::<Body>(b"").unwrap_err().code(), ErrorCode::InvalidRequest);
-        assert_eq!(parse_json::<Body>(b"{\"name\":").unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(
+            parse_json::<Body>(b"").unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            parse_json::<Body>(b"{\"name\":").unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
     }
 
     #[test]
@@ -193,6 +226,8 @@ mod tests {
         let value = parse_json::<Body>(br#"{"name":"a"}"#).unwrap();
         let err = validate(&value).unwrap_err();
         assert_eq!(err.code(), ErrorCode::ValidationFailed);
-        assert!(serde_json::to_string(&err.problem()).unwrap().contains("\"name\""));
+        assert!(serde_json::to_string(&err.problem())
+            .unwrap()
+            .contains("\"name\""));
     }
 }

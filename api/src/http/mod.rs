@@ -3,9 +3,11 @@
 
 pub mod client_ip;
 pub mod fallback;
+pub mod image;
 pub mod json;
 pub mod request_context;
 
 pub use client_ip::ClientIp;
+pub use image::{ImageBody, ImageKind};
 pub use json::JsonBody;
 pub use request_context::RequestId;

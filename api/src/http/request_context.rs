@@ -50,7 +50,10 @@ pub async fn request_context(
             if let Ok(value) = HeaderValue::from_str(&request_id) {
                 res.headers_mut().insert(HEADER, value);
             }
-            let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_owned());
+            let route = res
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "(unmatched)".to_owned());
             let status = res.status().as_u16();
             if status >= 500 {
                 tracing::error!(%route, status, latency_ms, "request finished");

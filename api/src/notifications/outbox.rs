@@ -6,7 +6,6 @@
 //! lease runs out. The gateway also receives the message id as its
 //! `Idempotency-Key`, so even a retry after a lost answer is delivered once.
 
-
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{
     prelude::*,
@@ -45,6 +44,10 @@ impl Channel {
 pub const MAX_ATTEMPTS: i32 = 12;
 /// How long a claimed message stays reserved for the worker that claimed it.
 const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// A worker sends a claimed message only while at least this much of its lease
+/// is left (more than a gateway call can take), so it never sends a message
+/// another worker may already have re-claimed.
+const LEASE_MARGIN: TimeDelta = TimeDelta::seconds(30);
 
 /// A stored notification.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -95,7 +98,11 @@ pub async fn enqueue(
 }
 
 /// Claims up to `limit` due messages for this worker (marks them `sending`).
-pub async fn claim_due(conn: &mut AsyncPgConnection, now: DateTime<Utc>, limit: i32) -> QueryResult<Vec<Notification>> {
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i32,
+) -> QueryResult<Vec<Notification>> {
     diesel::sql_query(
         "UPDATE notifications SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
          WHERE id IN ( \
@@ -148,6 +155,13 @@ pub async fn deliver_due(
             break;
         }
         for n in batch {
+            // A slow gateway can make a batch outlast its lease; the rest of the
+            // batch is then left for whoever claims it once the lease has passed.
+            if n.locked_until
+                .is_none_or(|until| now() + LEASE_MARGIN > until)
+            {
+                break;
+            }
             let outgoing = OutgoingMessage {
                 id: n.id,
                 channel: &n.channel,
@@ -165,7 +179,7 @@ pub async fn deliver_due(
                 Err(e) => {
                     let give_up = n.attempts >= MAX_ATTEMPTS;
                     tracing::warn!(notification_id = %n.id, attempts = n.attempts, give_up, error = %e, "notification not delivered");
-                    mark_attempt_failed(conn, n.id, now(), n.attempts, &e.to_string(), give_up).await?;
+                    mark_attempt_failed(conn, &n, now(), &e.to_string(), give_up).await?;
                     if give_up {
                         report.failed += 1;
                     } else {
@@ -178,7 +192,12 @@ pub async fn deliver_due(
     Ok(report)
 }
 
-async fn mark_sent(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>, scrub: bool) -> QueryResult<()> {
+async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    scrub: bool,
+) -> QueryResult<()> {
     let target = notifications::table.find(id);
     if scrub {
         diesel::update(target)
@@ -204,19 +223,24 @@ async fn mark_sent(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>, s
     Ok(())
 }
 
+/// Records a failed attempt, unless another worker took the message over
+/// meanwhile (then its outcome stands: a delivered message is never re-queued).
 async fn mark_attempt_failed(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    claimed: &Notification,
     now: DateTime<Utc>,
-    attempts: i32,
     error: &str,
     give_up: bool,
 ) -> QueryResult<()> {
     let error: String = error.chars().take(500).collect();
-    diesel::update(notifications::table.find(id))
+    let still_ours = notifications::table
+        .find(claimed.id)
+        .filter(notifications::status.eq("sending"))
+        .filter(notifications::locked_until.eq(claimed.locked_until));
+    diesel::update(still_ours)
         .set((
             notifications::status.eq(if give_up { "failed" } else { "queued" }),
-            notifications::next_attempt_at.eq(now + backoff(attempts)),
+            notifications::next_attempt_at.eq(now + backoff(claimed.attempts)),
             notifications::locked_until.eq(None::<DateTime<Utc>>),
             notifications::last_error.eq(error),
         ))
@@ -249,7 +273,11 @@ impl From<Notification> for NotificationView {
     fn from(n: Notification) -> Self {
         NotificationView {
             id: n.id,
-            channel: if n.channel == "sms" { Channel::Sms } else { Channel::Email },
+            channel: if n.channel == "sms" {
+                Channel::Sms
+            } else {
+                Channel::Email
+            },
             recipient: n.recipient,
             template: n.template,
             subject: n.subject,
@@ -279,7 +307,9 @@ pub async fn list(
         query = query.filter(
             notifications::created_at
                 .lt(after.created_at)
-                .or(notifications::created_at.eq(after.created_at).and(notifications::id.lt(after.id))),
+                .or(notifications::created_at
+                    .eq(after.created_at)
+                    .and(notifications::id.lt(after.id))),
         );
     }
     let rows = query.load(conn).await?;
@@ -292,7 +322,6 @@ pub async fn list(
         NotificationView::from,
     ))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,208 @@
+//! Registration rows. Identity fields are sealed with the PII cipher, each bound
+//! (as associated data) to its table, column and account, so a ciphertext copied
+//! to another row or column does not decrypt.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{dsl::exists, prelude::*, select};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::{
+    crypto::{BlindIndex, PiiCipher},
+    db::schema::{
+        accounts, aptitude_submissions, cards, face_enrollments, identities, ktp_photos, profiles,
+        questionnaires, statements,
+    },
+    error::ApiError,
+    identity::{Gender, KkNumber, Nik},
+    integrations::registry::RegistryRecord,
+};
+
+/// Associated data binding a sealed value to where it is stored.
+pub fn aad(table: &str, column: &str, account: Uuid) -> Vec<u8> {
+    format!("{table}.{column}:{account}").into_bytes()
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = identities)]
+struct IdentityRow {
+    account_id: Uuid,
+    kk_index: Vec<u8>,
+    nik_ciphertext: Vec<u8>,
+    kk_ciphertext: Vec<u8>,
+    birth_date_ciphertext: Vec<u8>,
+    full_name_ciphertext: Vec<u8>,
+    birth_place_ciphertext: Vec<u8>,
+    address_ciphertext: Vec<u8>,
+    gender: String,
+    province_code: String,
+    regency_code: String,
+}
+
+/// A verified identity, decrypted.
+#[derive(Clone)]
+pub struct Identity {
+    pub nik: Nik,
+    pub kk: KkNumber,
+    pub kk_index: Vec<u8>,
+    pub birth_date: NaiveDate,
+    pub full_name: String,
+    pub birth_place: String,
+    pub address: String,
+    pub gender: Gender,
+    pub province_code: String,
+    pub regency_code: String,
+}
+
+fn open(pii: &PiiCipher, blob: &[u8], column: &str, account: Uuid) -> Result<String, ApiError> {
+    pii.decrypt_string(blob, &aad("identities", column, account))
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("identities.{column} of {account}: {e}")))
+}
+
+/// The account's identity, if verified.
+pub async fn load_identity(
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    account: Uuid,
+) -> Result<Option<Identity>, ApiError> {
+    let row: Option<IdentityRow> = identities::table
+        .find(account)
+        .select(IdentityRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let corrupt = |what: &str| {
+        ApiError::internal(anyhow::anyhow!("stored {what} of {account} does not parse"))
+    };
+    let id = row.account_id;
+    Ok(Some(Identity {
+        nik: Nik::parse(&open(pii, &row.nik_ciphertext, "nik", id)?).map_err(|_| corrupt("NIK"))?,
+        kk: KkNumber::parse(&open(pii, &row.kk_ciphertext, "kk_number", id)?)
+            .map_err(|_| corrupt("KK"))?,
+        kk_index: row.kk_index,
+        birth_date: open(pii, &row.birth_date_ciphertext, "birth_date", id)?
+            .parse()
+            .map_err(|_| corrupt("date of birth"))?,
+        full_name: open(pii, &row.full_name_ciphertext, "full_name", id)?,
+        birth_place: open(pii, &row.birth_place_ciphertext, "birth_place", id)?,
+        address: open(pii, &row.address_ciphertext, "address", id)?,
+        gender: if row.gender == "female" {
+            Gender::Female
+        } else {
+            Gender::Male
+        },
+        province_code: row.province_code,
+        regency_code: row.regency_code,
+    }))
+}
+
+/// Stores a registry-confirmed identity. Fails with a unique violation on
+/// `identities_nik_index_key` when another account holds the NIK, or on the
+/// primary key when this account already has one.
+pub async fn insert_identity(
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    blind: &BlindIndex,
+    account: Uuid,
+    nik: &Nik,
+    record: &RegistryRecord,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let seal =
+        |column: &str, value: &str| pii.encrypt_str(value, &aad("identities", column, account));
+    diesel::insert_into(identities::table)
+        .values((
+            identities::account_id.eq(account),
+            identities::nik_index.eq(blind.nik(nik).to_vec()),
+            identities::kk_index.eq(blind.kk_number(&record.kk_number).to_vec()),
+            identities::nik_ciphertext.eq(seal("nik", nik.expose())),
+            identities::kk_ciphertext.eq(seal("kk_number", record.kk_number.expose())),
+            identities::birth_date_ciphertext
+                .eq(seal("birth_date", &record.date_of_birth.to_string())),
+            identities::full_name_ciphertext.eq(seal("full_name", &record.full_name)),
+            identities::birth_place_ciphertext.eq(seal("birth_place", &record.birth_place)),
+            identities::address_ciphertext.eq(seal("address", &record.address)),
+            identities::gender.eq(record.gender.as_str()),
+            identities::province_code.eq(&record.province_code),
+            identities::regency_code.eq(&record.regency_code),
+            identities::verified_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The account holding a NIK, by its blind index.
+pub async fn account_by_nik(
+    conn: &mut AsyncPgConnection,
+    blind: &BlindIndex,
+    nik: &Nik,
+) -> QueryResult<Option<Uuid>> {
+    identities::table
+        .filter(identities::nik_index.eq(blind.nik(nik).to_vec()))
+        .select(identities::account_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Which registration steps are done, in the journey's order.
+pub async fn steps_done(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<[bool; 8]> {
+    let (identity, profile, ktp, face, questionnaire, phone, statement, aptitude): (
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+    ) = select((
+        exists(identities::table.find(account)),
+        exists(profiles::table.find(account)),
+        exists(ktp_photos::table.find(account)),
+        exists(face_enrollments::table.find(account)),
+        exists(questionnaires::table.find(account)),
+        exists(
+            accounts::table
+                .find(account)
+                .filter(accounts::phone_verified_at.is_not_null()),
+        ),
+        exists(statements::table.find(account)),
+        exists(aptitude_submissions::table.find(account)),
+    ))
+    .get_result(conn)
+    .await?;
+    Ok([
+        identity,
+        profile,
+        ktp,
+        face,
+        questionnaire,
+        phone,
+        statement,
+        aptitude,
+    ])
+}
+
+/// Whether the account holds a card (is or was a beneficiary).
+pub async fn has_card(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<bool> {
+    select(exists(cards::table.filter(cards::account_id.eq(account))))
+        .get_result(conn)
+        .await
+}
+
+/// Cards held by other members of a family card.
+pub async fn kk_other_beneficiaries(
+    conn: &mut AsyncPgConnection,
+    kk_index: &[u8],
+    account: Uuid,
+) -> QueryResult<i64> {
+    cards::table
+        .filter(cards::kk_index.eq(kk_index))
+        .filter(cards::account_id.ne(account))
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,195 @@
+//! Handlers of the registration routes. All require a logged-in participant.
+
+use actix_web::{get, post, put, web, HttpResponse};
+
+use super::{service, views::*};
+use crate::{
+    accounts::service::Caller,
+    app::AppState,
+    auth::Authenticated,
+    error::{ApiResult, Problem},
+    http::{image::ONE_MIB, ImageBody, JsonBody},
+};
+
+/// Checks NIK, KK number and date of birth against the population registry
+/// (Dukcapil). The name, gender, birth place and KTP address come from the
+/// registry's record and can never be changed by the participant.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = IdentityBody,
+    responses(
+        (status = 200, body = IdentityView),
+        (status = 409, description = "`nik_registered` (the NIK belongs to another account: recover it; checked after the registry match), `identity_already_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`nik_invalid` (with the reason; also when the date of birth disagrees with the NIK), `identity_mismatch`, `validation_failed`", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:prakerja:problem:nik_invalid", "title": "The NIK is invalid", "status": 422,
+                "detail": "The date of birth does not match the one encoded in the NIK.", "code": "nik_invalid",
+                "errors": [{"field": "date_of_birth", "message": "The date of birth does not match the one encoded in the NIK."}]})),
+        (status = 503, description = "`registry_unavailable` (nothing was stored; retry later)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/identity")]
+pub async fn put_identity(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: JsonBody<IdentityBody>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::verify_identity(&state, &caller, &auth.0, &body.0).await?))
+}
+
+/// Personal information. `address` must equal the KTP address exactly.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 409, description = "`identity_required`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`address_mismatch`, `validation_failed` (naming the field)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/profile")]
+pub async fn put_profile(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<ProfileBody>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::set_profile(&state, &auth.0, &body.0).await?))
+}
+
+/// The e-KTP photo: the raw JPEG or PNG bytes as the body (at most 1 MiB),
+/// recognised by content. Stored encrypted; a new upload replaces the old.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes (image/png also accepted)"),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 413, description = "`payload_too_large` (over 1 MiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type` (not a JPEG or PNG)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/ktp-photo")]
+pub async fn put_ktp_photo(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    image: ImageBody<ONE_MIB>,
+) -> ApiResult<HttpResponse> {
+    service::set_ktp_photo(&state, &auth.0, image.kind, &image.bytes).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Face scan with liveness: the raw JPEG or PNG selfie (at most 1 MiB). The face
+/// service's reference is kept for the face checks before training. Frozen once
+/// the participant has joined a wave.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes"),
+    responses(
+        (status = 200, body = FaceEnrollmentView),
+        (status = 409, description = "`registration_locked` (after the first application)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`face_liveness_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`face_service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/face-enrollment")]
+pub async fn post_face_enrollment(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    image: ImageBody<ONE_MIB>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::enroll_face(&state, &auth.0, &image.bytes).await?))
+}
+
+/// Motivation and preferred training or skills.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = QuestionnaireBody,
+    responses(
+        (status = 200, body = QuestionnaireView),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/questionnaire")]
+pub async fn put_questionnaire(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<QuestionnaireBody>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::set_questionnaire(&state, &auth.0, body.0).await?))
+}
+
+/// The signed statement (declaration) about one's situation; `agreed` must be true.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = StatementBody,
+    responses(
+        (status = 200, body = StatementView),
+        (status = 422, description = "`validation_failed` (agreed is not true)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/me/statement")]
+pub async fn put_statement(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<StatementBody>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::sign_statement(&state, &auth.0, body.0.agreed).await?))
+}
+
+/// The basic aptitude test (TKD): at least 20 questions with their options.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    responses((status = 200, body = AptitudeTest))
+)]
+#[get("/aptitude-test")]
+pub async fn get_aptitude_test(
+    _auth: Authenticated,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::aptitude_test(&state).await?))
+}
+
+/// Submits the aptitude test once, with every question answered (`option` is the
+/// option's id). The score is kept; there is no pass mark.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = AptitudeSubmission,
+    responses(
+        (status = 201, body = AptitudeResult),
+        (status = 409, description = "`already_submitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`answers_incomplete`, `validation_failed` (unknown question or option, or a question answered twice)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/aptitude-test/submissions")]
+pub async fn post_aptitude_submission(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<AptitudeSubmission>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(service::submit_aptitude(&state, &auth.0, &body.0).await?))
+}
+
+/// Whether the participant is eligible today (Asia/Jakarta date on the service
+/// clock), with every failing rule.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    responses((status = 200, body = Eligibility, example = json!({"eligible": false, "reasons": ["in_formal_education"]})))
+)]
+#[get("/me/eligibility")]
+pub async fn get_eligibility(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let today = state.clock.today_jakarta();
+    Ok(HttpResponse::Ok().json(service::eligibility(&state, auth.0.account_id, today).await?))
+}

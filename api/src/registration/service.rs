@@ -1,0 +1,497 @@
+//! Registration flows (DOMAIN.md §2): identity through the population registry,
+//! profile, KTP photo, face enrollment, questionnaire, statement and aptitude
+//! test, and the eligibility check every later rule reuses.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use diesel::{
+    dsl::exists,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+    select,
+    upsert::excluded,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{
+    model::{self, aad, Identity},
+    rules::{self, EducationLevel, EmploymentStatus, Facts, Occupation},
+    views::*,
+};
+use crate::{
+    accounts::service::Caller,
+    app::AppState,
+    audit::{self, Action, Event},
+    auth::Principal,
+    db::schema::{
+        applications, aptitude_questions, aptitude_submissions, face_enrollments, ktp_photos,
+        profiles, questionnaires, statements,
+    },
+    error::{ApiError, ErrorCode},
+    http::ImageKind,
+    identity::{check_birth_date, KkNumber, Nik},
+    integrations::face::Liveness,
+};
+
+fn constraint(e: &DieselError) -> Option<&str> {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            info.constraint_name()
+        }
+        _ => None,
+    }
+}
+
+fn identity_view(identity: &Identity) -> IdentityView {
+    IdentityView {
+        full_name: identity.full_name.clone(),
+        gender: identity.gender,
+        birth_place: identity.birth_place.clone(),
+        address: identity.address.clone(),
+        province_code: identity.province_code.clone(),
+        regency_code: identity.regency_code.clone(),
+    }
+}
+
+/// Checks NIK, KK and date of birth against the population registry and stores
+/// the record. Nothing is stored unless the registry found the NIK with a
+/// matching KK and date of birth.
+pub async fn verify_identity(
+    state: &AppState,
+    caller: &Caller,
+    who: &Principal,
+    body: &IdentityBody,
+) -> Result<IdentityView, ApiError> {
+    let nik = Nik::parse(&body.nik)?;
+    let kk = KkNumber::parse(&body.kk_number)
+        .map_err(|e| ApiError::field("kk_number", e.to_string()))?;
+    check_birth_date(&nik, body.date_of_birth)?;
+    {
+        let mut conn = state.db.get().await?;
+        if model::load_identity(&mut conn, &state.pii, who.account_id)
+            .await?
+            .is_some()
+        {
+            return Err(already_verified());
+        }
+    }
+    // The registry call happens outside any transaction: no connection or lock is
+    // held while waiting on it.
+    let answer = state.registry.verify(&nik, &kk, body.date_of_birth).await?;
+    let record = answer.into_verified_record().ok_or_else(|| {
+        ApiError::new(ErrorCode::IdentityMismatch).detail(
+            "The population registry has no record with this NIK, KK number and date of birth.",
+        )
+    })?;
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        model::insert_identity(conn, &state.pii, &state.blind, who.account_id, &nik, &record, now)
+            .await
+            .map_err(|e| match constraint(&e) {
+                Some("identities_nik_index_key") => ApiError::new(ErrorCode::NikRegistered)
+                    .detail("This NIK is already registered to another account; recover that account with the forgotten-password flow."),
+                Some("identities_pkey") => already_verified(),
+                _ => e.into(),
+            })?;
+        audit::record(conn, now, &caller.origin, Event { actor_id: Some(who.account_id), subject_id: Some(who.account_id), action: Action::IdentityVerified, reason: None }).await?;
+        Ok(())
+    })
+    .await?;
+    let identity = model::load_identity(&mut conn, &state.pii, who.account_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity vanished after insert")))?;
+    Ok(identity_view(&identity))
+}
+
+fn already_verified() -> ApiError {
+    ApiError::new(ErrorCode::IdentityAlreadyVerified)
+        .detail("The identity is verified and cannot be changed.")
+}
+
+fn parse_field<T: std::str::FromStr<Err = String>>(
+    field: &str,
+    value: &str,
+) -> Result<T, ApiError> {
+    value.parse().map_err(|m: String| ApiError::field(field, m))
+}
+
+/// Stores the personal information. The address must be the KTP address, exactly.
+pub async fn set_profile(
+    state: &AppState,
+    who: &Principal,
+    body: &ProfileBody,
+) -> Result<ProfileView, ApiError> {
+    let education: EducationLevel = parse_field("education_level", &body.education_level)?;
+    let occupation: Occupation = parse_field("occupation", &body.occupation)?;
+    let employment: EmploymentStatus = parse_field("employment_status", &body.employment_status)?;
+    let province = &body.domicile_province_code;
+    let regency = &body.domicile_regency_code;
+    if province.len() != 2 || !province.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::field(
+            "domicile_province_code",
+            "must be a 2-digit province code",
+        ));
+    }
+    if regency.len() != 4
+        || !regency.bytes().all(|b| b.is_ascii_digit())
+        || !regency.starts_with(province.as_str())
+    {
+        return Err(ApiError::field(
+            "domicile_regency_code",
+            "must be a 4-digit regency code within the province",
+        ));
+    }
+    let mut conn = state.db.get().await?;
+    let identity = model::load_identity(&mut conn, &state.pii, who.account_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::IdentityRequired).detail("Verify the identity (NIK) first.")
+        })?;
+    if body.address != identity.address {
+        return Err(ApiError::new(ErrorCode::AddressMismatch)
+            .detail("The address must be written exactly as on the KTP, punctuation included, without RT/RW or village.")
+            .with_errors(vec![crate::error::FieldError { field: "address".into(), message: "differs from the KTP address".into() }]));
+    }
+    let now = state.clock.now();
+    let values = (
+        profiles::account_id.eq(who.account_id),
+        profiles::domicile_province_code.eq(province),
+        profiles::domicile_regency_code.eq(regency),
+        profiles::education_level.eq(education.as_str()),
+        profiles::in_formal_education.eq(body.in_formal_education),
+        profiles::occupation.eq(occupation.as_str()),
+        profiles::employment_status.eq(employment.as_str()),
+        profiles::updated_at.eq(now),
+    );
+    diesel::insert_into(profiles::table)
+        .values(values)
+        .on_conflict(profiles::account_id)
+        .do_update()
+        .set((
+            profiles::domicile_province_code.eq(excluded(profiles::domicile_province_code)),
+            profiles::domicile_regency_code.eq(excluded(profiles::domicile_regency_code)),
+            profiles::education_level.eq(excluded(profiles::education_level)),
+            profiles::in_formal_education.eq(excluded(profiles::in_formal_education)),
+            profiles::occupation.eq(excluded(profiles::occupation)),
+            profiles::employment_status.eq(excluded(profiles::employment_status)),
+            profiles::updated_at.eq(excluded(profiles::updated_at)),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(ProfileView {
+        domicile_province_code: province.clone(),
+        domicile_regency_code: regency.clone(),
+        education_level: education.as_str().to_owned(),
+        in_formal_education: body.in_formal_education,
+        occupation: occupation.as_str().to_owned(),
+        employment_status: employment.as_str().to_owned(),
+    })
+}
+
+/// Stores the e-KTP photo, encrypted.
+pub async fn set_ktp_photo(
+    state: &AppState,
+    who: &Principal,
+    kind: ImageKind,
+    image: &[u8],
+) -> Result<(), ApiError> {
+    let sealed = state
+        .pii
+        .encrypt(image, &aad("ktp_photos", "ciphertext", who.account_id));
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    diesel::insert_into(ktp_photos::table)
+        .values((
+            ktp_photos::account_id.eq(who.account_id),
+            ktp_photos::content_type.eq(kind.mime()),
+            ktp_photos::size_bytes.eq(image.len() as i32),
+            ktp_photos::ciphertext.eq(&sealed),
+            ktp_photos::uploaded_at.eq(now),
+        ))
+        .on_conflict(ktp_photos::account_id)
+        .do_update()
+        .set((
+            ktp_photos::content_type.eq(kind.mime()),
+            ktp_photos::size_bytes.eq(image.len() as i32),
+            ktp_photos::ciphertext.eq(&sealed),
+            ktp_photos::uploaded_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the participant has applied to a wave (registration data is then frozen).
+async fn has_applied(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<bool> {
+    select(exists(
+        applications::table.filter(applications::account_id.eq(account)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Enrolls the face after a liveness check; the service's face id is the
+/// reference for later face checks.
+pub async fn enroll_face(
+    state: &AppState,
+    who: &Principal,
+    image: &[u8],
+) -> Result<FaceEnrollmentView, ApiError> {
+    {
+        let mut conn = state.db.get().await?;
+        if has_applied(&mut conn, who.account_id).await? {
+            return Err(ApiError::new(ErrorCode::RegistrationLocked)
+                .detail("The face cannot be changed after joining a wave."));
+        }
+    }
+    let face_id = match state.face.liveness(image).await? {
+        Liveness::Live { face_id } => face_id,
+        Liveness::NotLive => return Err(ApiError::new(ErrorCode::FaceLivenessFailed).detail(
+            "No live face was recognised; take the photo again in good light and blink when asked.",
+        )),
+    };
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    diesel::insert_into(face_enrollments::table)
+        .values((
+            face_enrollments::account_id.eq(who.account_id),
+            face_enrollments::face_id.eq(&face_id),
+            face_enrollments::enrolled_at.eq(now),
+        ))
+        .on_conflict(face_enrollments::account_id)
+        .do_update()
+        .set((
+            face_enrollments::face_id.eq(&face_id),
+            face_enrollments::enrolled_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(FaceEnrollmentView { status: "enrolled" })
+}
+
+/// Stores the motivation and preferred skills.
+pub async fn set_questionnaire(
+    state: &AppState,
+    who: &Principal,
+    body: QuestionnaireBody,
+) -> Result<QuestionnaireView, ApiError> {
+    let skills: Vec<String> = body
+        .preferred_skills
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let motivation = body.motivation.trim().to_owned();
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    diesel::insert_into(questionnaires::table)
+        .values((
+            questionnaires::account_id.eq(who.account_id),
+            questionnaires::motivation.eq(&motivation),
+            questionnaires::preferred_skills.eq(&skills),
+            questionnaires::updated_at.eq(now),
+        ))
+        .on_conflict(questionnaires::account_id)
+        .do_update()
+        .set((
+            questionnaires::motivation.eq(&motivation),
+            questionnaires::preferred_skills.eq(&skills),
+            questionnaires::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    Ok(QuestionnaireView {
+        motivation,
+        preferred_skills: skills,
+    })
+}
+
+/// Records the signed declaration (must be `true`).
+pub async fn sign_statement(
+    state: &AppState,
+    who: &Principal,
+    agreed: bool,
+) -> Result<StatementView, ApiError> {
+    if !agreed {
+        return Err(ApiError::field(
+            "agreed",
+            "must be true: the declaration has to be agreed to",
+        ));
+    }
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    diesel::insert_into(statements::table)
+        .values((
+            statements::account_id.eq(who.account_id),
+            statements::agreed_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    let agreed_at = statements::table
+        .find(who.account_id)
+        .select(statements::agreed_at)
+        .first(&mut conn)
+        .await?;
+    Ok(StatementView {
+        agreed: true,
+        agreed_at,
+    })
+}
+
+#[derive(Queryable)]
+struct QuestionRow {
+    id: String,
+    text: String,
+    options: serde_json::Value,
+    correct_option: String,
+}
+
+async fn questions(conn: &mut AsyncPgConnection) -> Result<Vec<QuestionRow>, ApiError> {
+    Ok(aptitude_questions::table
+        .order(aptitude_questions::position)
+        .select((
+            aptitude_questions::id,
+            aptitude_questions::text,
+            aptitude_questions::options,
+            aptitude_questions::correct_option,
+        ))
+        .load(conn)
+        .await?)
+}
+
+fn options_of(q: &QuestionRow) -> Result<Vec<AptitudeOption>, ApiError> {
+    serde_json::from_value(q.options.clone())
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("question {}: {e}", q.id)))
+}
+
+/// The questions, without their answers.
+pub async fn aptitude_test(state: &AppState) -> Result<AptitudeTest, ApiError> {
+    let mut conn = state.db.get().await?;
+    let questions = questions(&mut conn)
+        .await?
+        .into_iter()
+        .map(|q| {
+            Ok(AptitudeQuestion {
+                options: options_of(&q)?,
+                id: q.id,
+                text: q.text,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(AptitudeTest { questions })
+}
+
+/// Scores a submission; one per account, every question answered exactly once.
+pub async fn submit_aptitude(
+    state: &AppState,
+    who: &Principal,
+    body: &AptitudeSubmission,
+) -> Result<AptitudeResult, ApiError> {
+    let mut conn = state.db.get().await?;
+    let bank = questions(&mut conn).await?;
+    let mut given: HashMap<&str, &str> = HashMap::new();
+    for (i, a) in body.answers.iter().enumerate() {
+        let Some(q) = bank.iter().find(|q| q.id == a.question_id) else {
+            return Err(ApiError::field(
+                format!("answers[{i}].question_id"),
+                "is not a question of this test",
+            ));
+        };
+        if !options_of(q)?.iter().any(|o| o.id == a.option) {
+            return Err(ApiError::field(
+                format!("answers[{i}].option"),
+                "is not an option of this question",
+            ));
+        }
+        if given
+            .insert(a.question_id.as_str(), a.option.as_str())
+            .is_some()
+        {
+            return Err(ApiError::field(
+                format!("answers[{i}].question_id"),
+                "is answered twice",
+            ));
+        }
+    }
+    let answered: HashSet<&str> = given.keys().copied().collect();
+    let missing: Vec<&str> = bank
+        .iter()
+        .map(|q| q.id.as_str())
+        .filter(|id| !answered.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::new(ErrorCode::AnswersIncomplete).detail(format!(
+            "Every question must be answered; {} unanswered (first: {}).",
+            missing.len(),
+            missing[0]
+        )));
+    }
+    let score = bank
+        .iter()
+        .filter(|q| given.get(q.id.as_str()) == Some(&q.correct_option.as_str()))
+        .count() as i32;
+    let answers = serde_json::to_value(&given).map_err(ApiError::internal)?;
+    let inserted = diesel::insert_into(aptitude_submissions::table)
+        .values((
+            aptitude_submissions::account_id.eq(who.account_id),
+            aptitude_submissions::score.eq(score),
+            aptitude_submissions::answers.eq(answers),
+            aptitude_submissions::submitted_at.eq(state.clock.now()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    if inserted == 0 {
+        return Err(ApiError::new(ErrorCode::AlreadySubmitted)
+            .detail("The aptitude test can be taken once."));
+    }
+    Ok(AptitudeResult {
+        score,
+        total: bank.len() as i32,
+    })
+}
+
+/// The facts eligibility is decided on, read fresh from the database.
+pub async fn eligibility_facts(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+) -> Result<Facts, ApiError> {
+    let identity = model::load_identity(conn, &state.pii, account).await?;
+    let profile: Option<(bool, String)> = profiles::table
+        .find(account)
+        .select((profiles::in_formal_education, profiles::occupation))
+        .first(conn)
+        .await
+        .optional()?;
+    let kk_other_beneficiaries = match &identity {
+        Some(i) => model::kk_other_beneficiaries(conn, &i.kk_index, account).await?,
+        None => 0,
+    };
+    Ok(Facts {
+        identity_verified: identity.is_some(),
+        birth_date: identity.as_ref().map(|i| i.birth_date),
+        in_formal_education: profile.as_ref().map(|p| p.0),
+        occupation: profile.and_then(|p| p.1.parse().ok()),
+        past_beneficiary: model::has_card(conn, account).await?,
+        kk_other_beneficiaries,
+    })
+}
+
+/// Eligibility on `today` (an Asia/Jakarta date).
+pub async fn eligibility(
+    state: &AppState,
+    account: Uuid,
+    today: NaiveDate,
+) -> Result<Eligibility, ApiError> {
+    let mut conn = state.db.get().await?;
+    let facts = eligibility_facts(state, &mut conn, account).await?;
+    let reasons = rules::eligibility(&facts, today);
+    Ok(Eligibility {
+        eligible: reasons.is_empty(),
+        reasons,
+    })
+}

@@ -1,0 +1,12 @@
+DROP TABLE aptitude_submissions;
+DROP TABLE aptitude_questions;
+DROP TABLE statements;
+DROP TABLE questionnaires;
+DROP TABLE face_enrollments;
+DROP TABLE ktp_photos;
+DROP TABLE profiles;
+DROP TABLE identities;
+DROP INDEX accounts_phone_index;
+ALTER TABLE accounts DROP COLUMN phone_index;
+ALTER TABLE accounts DROP COLUMN phone_ciphertext;
+ALTER TABLE accounts ADD COLUMN phone text;

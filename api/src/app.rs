@@ -24,6 +24,7 @@ use crate::{
     accounts::{self, password::PasswordHasher, secrets::SecretHasher},
     admin,
     auth::{jwt::TokenIssuer, middleware::authenticate},
+    batches, card,
     clock::Clock,
     config::Settings,
     crypto::{BlindIndex, PiiCipher},
@@ -80,6 +81,8 @@ answers 404 there."
         (name = "service", description = "Health and readiness"),
         (name = "accounts", description = "Sign-up, email verification, login with email OTP, tokens, password, phone"),
         (name = "registration", description = "Identity (NIK/KK via the population registry), profile, KTP photo, face, questionnaire, statement, aptitude test, eligibility"),
+        (name = "batches", description = "Waves (gelombang): list, join, applications"),
+        (name = "card", description = "The Kartu Prakerja number, balance and transaction history"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -154,7 +157,16 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(registration::routes::put_statement)
         .service(registration::routes::get_aptitude_test)
         .service(registration::routes::post_aptitude_submission)
-        .service(registration::routes::get_eligibility);
+        .service(registration::routes::get_eligibility)
+        .service(batches::routes::list)
+        .service(batches::routes::apply)
+        .service(batches::routes::my_applications)
+        .service(batches::routes::create)
+        .service(batches::routes::get)
+        .service(batches::routes::update)
+        .service(batches::routes::select)
+        .service(card::routes::my_card)
+        .service(card::routes::my_transactions);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")

@@ -82,10 +82,16 @@ impl Clock {
         anyhow::ensure!(self.settable, "the service clock is real time here");
         let offset = (to - Utc::now()).num_milliseconds();
         diesel::insert_into(service_clock::table)
-            .values((service_clock::offset_ms.eq(offset), service_clock::updated_at.eq(Utc::now())))
+            .values((
+                service_clock::offset_ms.eq(offset),
+                service_clock::updated_at.eq(Utc::now()),
+            ))
             .on_conflict(service_clock::singleton)
             .do_update()
-            .set((service_clock::offset_ms.eq(offset), service_clock::updated_at.eq(Utc::now())))
+            .set((
+                service_clock::offset_ms.eq(offset),
+                service_clock::updated_at.eq(Utc::now()),
+            ))
             .execute(conn)
             .await?;
         self.offset_ms.store(offset, Ordering::Relaxed);
@@ -140,10 +146,20 @@ mod tests {
 
     #[test]
     fn jakarta_date_turns_at_17_00_utc() {
-        let before = DateTime::parse_from_rfc3339("2026-07-19T16:59:59Z").unwrap().with_timezone(&Utc);
-        let after = DateTime::parse_from_rfc3339("2026-07-19T17:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(jakarta_date(before), NaiveDate::from_ymd_opt(2026, 7, 19).unwrap());
-        assert_eq!(jakarta_date(after), NaiveDate::from_ymd_opt(2026, 7, 20).unwrap());
+        let before = DateTime::parse_from_rfc3339("2026-07-19T16:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-07-19T17:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            jakarta_date(before),
+            NaiveDate::from_ymd_opt(2026, 7, 19).unwrap()
+        );
+        assert_eq!(
+            jakarta_date(after),
+            NaiveDate::from_ymd_opt(2026, 7, 20).unwrap()
+        );
     }
 
     #[test]

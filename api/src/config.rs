@@ -86,6 +86,7 @@ pub struct Settings {
     pub captcha: Option<CaptchaSettings>,
     pub job_interval_deliver_notifications: Duration,
     pub job_interval_purge_expired_records: Duration,
+    pub job_interval_deactivate_expired_cards: Duration,
     /// Public base URL of the web front end, used in verification and reset links.
     pub web_base_url: url::Url,
 }
@@ -353,6 +354,8 @@ impl Settings {
                 .seconds("JOB_INTERVAL_DELIVER_NOTIFICATIONS_SECONDS", 5)?,
             job_interval_purge_expired_records: src
                 .seconds("JOB_INTERVAL_PURGE_EXPIRED_RECORDS_SECONDS", 3600)?,
+            job_interval_deactivate_expired_cards: src
+                .seconds("JOB_INTERVAL_DEACTIVATE_EXPIRED_CARDS_SECONDS", 300)?,
             web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
                 url::Url::parse("https://www.prakerja.go.id").expect("static URL")
             }),

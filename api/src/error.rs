@@ -303,7 +303,9 @@ impl From<diesel::result::Error> for ApiError {
             }
             // statement_timeout and lock timeouts: the database is overloaded, not broken.
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().contains("canceling statement due to statement timeout") =>
+                if info
+                    .message()
+                    .contains("canceling statement due to statement timeout") =>
             {
                 ApiError::unavailable(ErrorCode::ServiceUnavailable, e)
             }
@@ -315,7 +317,10 @@ impl From<diesel::result::Error> for ApiError {
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         // Pool exhaustion or an unreachable database: tell the client to retry.
-        ApiError::unavailable(ErrorCode::ServiceUnavailable, anyhow::anyhow!("database pool: {e}"))
+        ApiError::unavailable(
+            ErrorCode::ServiceUnavailable,
+            anyhow::anyhow!("database pool: {e}"),
+        )
     }
 }
 

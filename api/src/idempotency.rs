@@ -48,7 +48,9 @@ fn parse_header(value: Option<&header::HeaderValue>) -> Result<IdempotencyKey, A
     let Some(value) = value else {
         return Ok(IdempotencyKey(None));
     };
-    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+    let key = value.to_str().ok().filter(|k| {
+        !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    });
     match key {
         Some(k) => Ok(IdempotencyKey(Some(k.to_owned()))),
         None => Err(ApiError::new(ErrorCode::InvalidRequest)
@@ -168,8 +170,9 @@ async fn claim(
         .first(conn)
         .await?;
     if stored.request_hash != hash {
-        return Err(ApiError::new(ErrorCode::IdempotencyKeyReused)
-            .detail("This Idempotency-Key was first used with a different request; use a new key."));
+        return Err(ApiError::new(ErrorCode::IdempotencyKeyReused).detail(
+            "This Idempotency-Key was first used with a different request; use a new key.",
+        ));
     }
     if stored.state == "completed" {
         let status = stored
@@ -181,7 +184,9 @@ async fn claim(
         if let Some(ct) = stored.response_content_type {
             replay.insert_header((header::CONTENT_TYPE, ct));
         }
-        return Ok(Claim::Replay(replay.body(stored.response_body.unwrap_or_default())));
+        return Ok(Claim::Replay(
+            replay.body(stored.response_body.unwrap_or_default()),
+        ));
     }
     if stored.locked_until < now {
         // The first request died without answering: take its key over, once.
@@ -204,12 +209,14 @@ async fn claim(
 }
 
 /// Deletes keys created before `before`; returns how many.
-pub async fn purge_older_than(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn purge_older_than(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
         .execute(conn)
         .await
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -219,8 +226,14 @@ mod tests {
     fn header_is_optional_and_bounded() {
         assert_eq!(parse_header(None).unwrap(), IdempotencyKey(None));
         let ok = header::HeaderValue::from_static("order-123");
-        assert_eq!(parse_header(Some(&ok)).unwrap().0.as_deref(), Some("order-123"));
+        assert_eq!(
+            parse_header(Some(&ok)).unwrap().0.as_deref(),
+            Some("order-123")
+        );
         let long = header::HeaderValue::from_str(&"k".repeat(256)).unwrap();
-        assert_eq!(parse_header(Some(&long)).unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(
+            parse_header(Some(&long)).unwrap_err().code(),
+            ErrorCode::InvalidRequest
+        );
     }
 }

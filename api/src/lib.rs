@@ -9,6 +9,8 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod batches;
+pub mod card;
 pub mod clock;
 pub mod config;
 pub mod crypto;

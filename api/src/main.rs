@@ -35,7 +35,11 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
         /// The password (visible in shell history: prefer --password-stdin).
-        #[arg(long, conflicts_with = "password_stdin", required_unless_present = "password_stdin")]
+        #[arg(
+            long,
+            conflicts_with = "password_stdin",
+            required_unless_present = "password_stdin"
+        )]
         password: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
@@ -43,7 +47,12 @@ enum AdminCommand {
     },
 }
 
-async fn create_admin(settings: Settings, email: &str, password: Option<String>, from_stdin: bool) -> anyhow::Result<()> {
+async fn create_admin(
+    settings: Settings,
+    email: &str,
+    password: Option<String>,
+    from_stdin: bool,
+) -> anyhow::Result<()> {
     let password = match (password, from_stdin) {
         (Some(p), _) => p,
         (None, _) => {
@@ -83,12 +92,19 @@ async fn main() -> ExitCode {
                 Err(code) => return code,
             };
             telemetry::init(settings.log_format);
-            db::run_migrations(settings.database_url()).await.map(|applied| {
-                tracing::info!(count = applied.len(), ?applied, "migrations applied");
-            })
+            db::run_migrations(settings.database_url())
+                .await
+                .map(|applied| {
+                    tracing::info!(count = applied.len(), ?applied, "migrations applied");
+                })
         }
         Command::Admin {
-            command: AdminCommand::Create { email, password, password_stdin },
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    password_stdin,
+                },
         } => {
             let settings = match settings() {
                 Ok(s) => s,

@@ -44,7 +44,11 @@ pub struct Cursor {
 impl Cursor {
     /// Encodes the cursor for clients.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.created_at.timestamp_micros(),
+            self.id
+        ))
     }
 
     /// Decodes a client's cursor.
@@ -76,13 +80,14 @@ impl PageParams {
         let after = match &self.cursor {
             None => None,
             Some(c) if c.is_empty() => None,
-            Some(c) => Some(
-                Cursor::decode(c)
-                    .ok_or_else(|| ApiError::new(ErrorCode::ValidationFailed).with_errors(vec![crate::error::FieldError {
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+                ApiError::new(ErrorCode::ValidationFailed).with_errors(vec![
+                    crate::error::FieldError {
                         field: "cursor".into(),
                         message: "is not a cursor this API issued".into(),
-                    }]))?,
-            ),
+                    },
+                ])
+            })?),
         };
         Ok(PageRequest { limit, after })
     }
@@ -95,10 +100,19 @@ impl PageRequest {
     }
 
     /// Cuts the extra row and builds the page; `key` gives each row's position.
-    pub fn page<R, T>(&self, mut rows: Vec<R>, key: impl Fn(&R) -> Cursor, view: impl Fn(R) -> T) -> Page<T> {
+    pub fn page<R, T>(
+        &self,
+        mut rows: Vec<R>,
+        key: impl Fn(&R) -> Cursor,
+        view: impl Fn(R) -> T,
+    ) -> Page<T> {
         let has_more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if has_more { rows.last().map(|r| key(r).encode()) } else { None };
+        let next_cursor = if has_more {
+            rows.last().map(|r| key(r).encode())
+        } else {
+            None
+        };
         Page {
             data: rows.into_iter().map(view).collect(),
             next_cursor,
@@ -123,16 +137,39 @@ mod tests {
     #[test]
     fn limit_defaults_to_20_and_is_capped_at_100() {
         assert_eq!(PageParams::default().parse().unwrap().limit, 20);
-        assert!(PageParams { limit: Some(100), cursor: None }.parse().is_ok());
-        assert!(PageParams { limit: Some(101), cursor: None }.parse().is_err());
-        assert!(PageParams { limit: Some(0), cursor: None }.parse().is_err());
+        assert!(PageParams {
+            limit: Some(100),
+            cursor: None
+        }
+        .parse()
+        .is_ok());
+        assert!(PageParams {
+            limit: Some(101),
+            cursor: None
+        }
+        .parse()
+        .is_err());
+        assert!(PageParams {
+            limit: Some(0),
+            cursor: None
+        }
+        .parse()
+        .is_err());
     }
 
     #[test]
     fn page_sets_next_cursor_only_when_more_rows_exist() {
-        let req = PageRequest { limit: 2, after: None };
+        let req = PageRequest {
+            limit: 2,
+            after: None,
+        };
         let t = DateTime::from_timestamp_micros(1).unwrap();
-        let rows: Vec<Cursor> = (0..3).map(|_| Cursor { created_at: t, id: Uuid::new_v4() }).collect();
+        let rows: Vec<Cursor> = (0..3)
+            .map(|_| Cursor {
+                created_at: t,
+                id: Uuid::new_v4(),
+            })
+            .collect();
         let page = req.page(rows.clone(), |r| *r, |r| r.id);
         assert_eq!(page.data.len(), 2);
         assert_eq!(page.next_cursor, Some(rows[1].encode()));

@@ -56,7 +56,12 @@ async fn lock_bucket(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<
 }
 
 /// Events in the bucket within the window ending at `now`.
-pub async fn count(conn: &mut AsyncPgConnection, bucket: &str, window: TimeDelta, now: DateTime<Utc>) -> QueryResult<i64> {
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> QueryResult<i64> {
     rate_limit_events::table
         .filter(rate_limit_events::bucket.eq(bucket))
         .filter(rate_limit_events::occurred_at.gt(now - window))
@@ -67,7 +72,12 @@ pub async fn count(conn: &mut AsyncPgConnection, bucket: &str, window: TimeDelta
 }
 
 /// Whether the bucket is full, without counting an event.
-pub async fn check(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+pub async fn check(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
     let times: Vec<DateTime<Utc>> = rate_limit_events::table
         .filter(rate_limit_events::bucket.eq(bucket))
         .filter(rate_limit_events::occurred_at.gt(now - limit.window))
@@ -88,16 +98,28 @@ pub async fn check(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now
 }
 
 /// Counts one event without checking (e.g. a failure that already happened).
-pub async fn record(conn: &mut AsyncPgConnection, bucket: &str, now: DateTime<Utc>) -> QueryResult<()> {
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::insert_into(rate_limit_events::table)
-        .values((rate_limit_events::bucket.eq(bucket), rate_limit_events::occurred_at.eq(now)))
+        .values((
+            rate_limit_events::bucket.eq(bucket),
+            rate_limit_events::occurred_at.eq(now),
+        ))
         .execute(conn)
         .await
         .map(|_| ())
 }
 
 /// Takes one slot if the bucket has room: check and record as one step.
-pub async fn hit(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+pub async fn hit(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
     let bucket = bucket.to_owned();
     conn.transaction(async move |conn| {
         lock_bucket(conn, &bucket).await?;
@@ -112,8 +134,13 @@ pub async fn hit(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: 
 
 /// Takes one slot in each bucket, or none if any is full (the answer then says
 /// when the last of the full buckets frees up).
-pub async fn hit_all(conn: &mut AsyncPgConnection, buckets: &[(&str, Limit)], now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
-    let buckets: Vec<(String, Limit)> = buckets.iter().map(|(b, l)| ((*b).to_owned(), *l)).collect();
+pub async fn hit_all(
+    conn: &mut AsyncPgConnection,
+    buckets: &[(&str, Limit)],
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
+    let buckets: Vec<(String, Limit)> =
+        buckets.iter().map(|(b, l)| ((*b).to_owned(), *l)).collect();
     conn.transaction(async move |conn| {
         let mut names: Vec<&str> = buckets.iter().map(|(b, _)| b.as_str()).collect();
         // A fixed lock order, so two requests locking the same buckets cannot deadlock.
@@ -153,7 +180,12 @@ pub async fn clear(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<()
 /// 0 to 9 lock until minute 24, even though at minute 16 only 8 of them are
 /// within the last 15 minutes. So every run of `max` events within one window
 /// whose last event is less than a window old counts, not just the current window.
-pub async fn lockout(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, now: DateTime<Utc>) -> QueryResult<Result<(), Exceeded>> {
+pub async fn lockout(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
     // A run that still locks ends after `now - window` and so starts after `now - 2 window`.
     let times: Vec<DateTime<Utc>> = rate_limit_events::table
         .filter(rate_limit_events::bucket.eq(bucket))
@@ -178,7 +210,10 @@ pub async fn lockout(conn: &mut AsyncPgConnection, bucket: &str, limit: Limit, n
 }
 
 /// Deletes events older than `before`; returns how many.
-pub async fn purge_older_than(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+pub async fn purge_older_than(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::delete(rate_limit_events::table.filter(rate_limit_events::occurred_at.lt(before)))
         .execute(conn)
         .await

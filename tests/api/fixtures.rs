@@ -277,3 +277,105 @@ impl TestApp {
         assert_eq!(res.status(), 201);
     }
 }
+
+/// A registered, eligible participant (all steps done), logged in.
+pub async fn registered(app: &TestApp, tag: &str, family: u16, serial: u16, dob: &str) -> Session {
+    let (_, session) = app.participant(tag).await;
+    let birth: chrono::NaiveDate = dob.parse().unwrap();
+    let phone = format!("+628133{:03}{serial:04}", family % 1000);
+    app.complete_registration(
+        &session,
+        &nik(birth, false, serial),
+        &kk(family),
+        dob,
+        &phone,
+    )
+    .await;
+    session
+}
+
+impl TestApp {
+    /// Creates a wave (as `admin`) open from `opens_at` to `closes_at`.
+    pub async fn create_wave(
+        &self,
+        admin: &Session,
+        quota: i32,
+        opens_at: chrono::DateTime<chrono::Utc>,
+        closes_at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let res = self
+            .post(
+                "/v1/admin/batches",
+                Some(&admin.access),
+                &json!({"name": "Gelombang Uji", "opens_at": opens_at.to_rfc3339(), "closes_at": closes_at.to_rfc3339(), "quota": quota}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Joins a wave; returns the response.
+    pub async fn apply(&self, session: &Session, batch: &str) -> reqwest::Response {
+        self.post(
+            &format!("/v1/batches/{batch}/applications"),
+            Some(&session.access),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// Runs a wave's selection; returns the response.
+    pub async fn select(&self, admin: &Session, batch: &str) -> reqwest::Response {
+        self.post(
+            &format!("/v1/admin/batches/{batch}/selection"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// Checks the ledger's invariants: every entry balances, every cached balance
+    /// equals the sum of its postings, no card is negative, and money is neither
+    /// created nor lost (all balances sum to zero).
+    pub async fn assert_ledger_invariants(&self) {
+        let mut conn = self.db.conn().await;
+        let unbalanced = crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM (SELECT entry_id FROM ledger_postings GROUP BY entry_id HAVING sum(amount_idr) <> 0) x",
+        )
+        .await;
+        assert_eq!(unbalanced, 0, "unbalanced journal entries");
+        let drift = crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM ledger_accounts a WHERE a.balance_idr <> \
+             (SELECT coalesce(sum(amount_idr), 0) FROM ledger_postings p WHERE p.account_id = a.id)",
+        )
+        .await;
+        assert_eq!(drift, 0, "cached balances differ from their postings");
+        let negative = crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM ledger_accounts WHERE kind = 'participant_card' AND balance_idr < 0",
+        )
+        .await;
+        assert_eq!(negative, 0, "negative card balance");
+        let total = crate::helpers::count(
+            &mut conn,
+            "SELECT coalesce(sum(balance_idr), 0)::bigint AS n FROM ledger_accounts",
+        )
+        .await;
+        assert_eq!(total, 0, "money created or lost");
+        let last_after = crate::helpers::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM ledger_accounts a WHERE a.balance_idr <> coalesce( \
+             (SELECT balance_after_idr FROM ledger_postings p WHERE p.account_id = a.id ORDER BY p.id DESC LIMIT 1), 0)",
+        )
+        .await;
+        assert_eq!(
+            last_after, 0,
+            "balance_after of the newest posting differs from the balance"
+        );
+    }
+}

@@ -20,7 +20,8 @@ use tokio::sync::OnceCell;
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 
 fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn url_for(db: &str) -> String {
@@ -71,13 +72,28 @@ async fn template() -> &'static str {
                 .execute(&mut admin)
                 .await
                 .unwrap();
-            let exists: i64 = count(&mut admin, &format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'")).await;
+            let exists: i64 = count(
+                &mut admin,
+                &format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"),
+            )
+            .await;
             if exists == 0 {
                 let building = format!("{name}_building");
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.unwrap();
-                admin.batch_execute(&format!("CREATE DATABASE {building}")).await.unwrap();
-                prakerja_api::db::run_migrations(&url_for(&building)).await.expect("migrations apply");
-                admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).await.unwrap();
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {building}"))
+                    .await
+                    .unwrap();
+                prakerja_api::db::run_migrations(&url_for(&building))
+                    .await
+                    .expect("migrations apply");
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .await
+                    .unwrap();
             }
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
                 .bind::<BigInt, _>(0x7465_7374_746d_706c)
@@ -97,7 +113,11 @@ struct Count {
 
 /// Runs a `SELECT count(*) AS n …` and returns n.
 pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).await.expect(sql).n
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .expect(sql)
+        .n
 }
 
 /// A fresh database cloned from the template; dropped when the value is.
@@ -115,7 +135,10 @@ impl TestDb {
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .expect("cloning the template database");
-        TestDb { url: url_for(&name), name }
+        TestDb {
+            url: url_for(&name),
+            name,
+        }
     }
 
     /// A direct connection, for assertions on stored rows.
@@ -129,10 +152,15 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside async context; a short-lived runtime on its own thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = AsyncPgConnection::establish(&url_for("postgres")).await {
-                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         })
@@ -186,7 +214,10 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             state,
             db,
         }
@@ -205,7 +236,13 @@ impl TestApp {
     }
 
     /// Sends `body` as JSON with `method`, with an optional bearer token.
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut req = self.client.request(method, self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -223,13 +260,24 @@ impl TestApp {
 
     /// Moves the sandbox clock.
     pub async fn set_clock(&self, at: DateTime<Utc>) {
-        let res = self.put("/v1/sandbox/clock", None, &json!({ "now": at.to_rfc3339() })).await;
+        let res = self
+            .put(
+                "/v1/sandbox/clock",
+                None,
+                &json!({ "now": at.to_rfc3339() }),
+            )
+            .await;
         assert_eq!(res.status(), 200);
     }
 
     /// Runs a background job through the sandbox route.
     pub async fn run_job(&self, name: &str) -> Value {
-        let res = self.client.post(self.url(&format!("/v1/sandbox/jobs/{name}"))).send().await.unwrap();
+        let res = self
+            .client
+            .post(self.url(&format!("/v1/sandbox/jobs/{name}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "job {name}");
         res.json().await.unwrap()
     }
@@ -261,9 +309,15 @@ impl TestApp {
 
 /// Reads a problem+json body and checks its status and code.
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(res.status().as_u16(), status, "status for expected code {code}");
     assert_eq!(
-        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        res.status().as_u16(),
+        status,
+        "status for expected code {code}"
+    );
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/problem+json")
     );
     let body: Value = res.json().await.unwrap();
@@ -360,4 +414,49 @@ pub async fn spawn_production(gateway: &str) -> TestApp {
     let vars = production_overrides(gateway);
     let overrides: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     TestApp::spawn_with(&overrides).await
+}
+
+/// Log lines written while tests run (all tests of the process share them).
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[derive(Clone)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+    std::sync::OnceLock::new();
+
+/// Installs (once) a global subscriber at debug level writing JSON lines, as in
+/// production, into memory, and returns a handle to read them.
+pub fn capture_logs() -> CapturedLogs {
+    let buffer = LOGS
+        .get_or_init(|| {
+            let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = LogSink(buffer.clone());
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+                .with_writer(move || sink.clone())
+                .try_init();
+            buffer
+        })
+        .clone();
+    CapturedLogs(buffer)
 }

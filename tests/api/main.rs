@@ -6,6 +6,8 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod batches;
+mod card;
 mod foundation;
 mod idempotency;
 mod outbox;

@@ -966,17 +966,6 @@ pub async fn change_password(
     .await
 }
 
-/// Whether the account is a beneficiary in the current (Asia/Jakarta) year.
-/// Nobody is until waves and cards exist; the card capability answers this
-/// from its cards table.
-async fn beneficiary_this_year(
-    _conn: &mut AsyncPgConnection,
-    _account: Uuid,
-    _today: NaiveDate,
-) -> QueryResult<bool> {
-    Ok(false)
-}
-
 /// Whether a payout account is linked. Payout accounts arrive with incentives;
 /// until then none can be linked.
 async fn payout_account_linked(_conn: &mut AsyncPgConnection, _account: Uuid) -> QueryResult<bool> {
@@ -995,8 +984,12 @@ pub async fn start_phone_change(
     let account = model::find(&mut conn, who.account_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::SessionEnded))?;
-    let beneficiary =
-        beneficiary_this_year(&mut conn, account.id, state.clock.today_jakarta()).await?;
+    let beneficiary = crate::card::service::beneficiary_in_year_of(
+        &mut conn,
+        account.id,
+        state.clock.today_jakarta(),
+    )
+    .await?;
     let payout_linked = payout_account_linked(&mut conn, account.id).await?;
     rules::phone_change_allowed(account.has_verified_phone(), beneficiary, payout_linked)?;
     otp::ensure_may_send(&mut conn, account.id, now).await?;
@@ -1071,9 +1064,12 @@ pub async fn verify_phone(
                     use crate::db::schema::accounts;
                     // The rule is checked again: the situation may have changed since the code was sent.
                     let account = model::find_for_update(conn, who.account_id).await?;
-                    let beneficiary =
-                        beneficiary_this_year(conn, account.id, state.clock.today_jakarta())
-                            .await?;
+                    let beneficiary = crate::card::service::beneficiary_in_year_of(
+                        conn,
+                        account.id,
+                        state.clock.today_jakarta(),
+                    )
+                    .await?;
                     let payout_linked = payout_account_linked(conn, account.id).await?;
                     if let Err(refused) = rules::phone_change_allowed(
                         account.has_verified_phone(),
@@ -1212,7 +1208,7 @@ pub async fn account_view(
             completed_steps,
             missing_steps,
         },
-        beneficiary: None,
+        beneficiary: crate::card::service::beneficiary(conn, account.id).await?,
     })
 }
 

@@ -79,13 +79,15 @@ pub async fn run_migrations(database_url: &str) -> anyhow::Result<Vec<String>> {
         use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
             .context("connecting to run migrations")?;
-        let lock = diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
+        let lock =
+            diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
         diesel::RunQueryDsl::execute(lock, &mut conn).context("taking the migration lock")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(|v| v.to_string()).collect())
             .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
-        let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
+        let unlock =
+            diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK_ID);
         let _ = diesel::RunQueryDsl::execute(unlock, &mut conn);
         applied
     })
@@ -127,9 +129,10 @@ pub async fn migrations_current(conn: &mut AsyncPgConnection) -> anyhow::Result<
     let Some(latest) = latest_embedded_migration() else {
         return Ok(true);
     };
-    let applied: Version = diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
-        .get_result(conn)
-        .await
-        .context("reading applied migrations")?;
+    let applied: Version =
+        diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
+            .get_result(conn)
+            .await
+            .context("reading applied migrations")?;
     Ok(applied.version.as_deref() == Some(latest.as_str()))
 }

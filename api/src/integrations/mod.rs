@@ -3,7 +3,10 @@
 //! Every call has a timeout; a failing provider becomes a 503 with its own code.
 
 pub mod captcha;
+pub mod face;
 pub mod notify;
+pub mod registry;
+mod retry;
 
 use std::time::Duration;
 

@@ -37,7 +37,10 @@ pub enum NotifyError {
 #[derive(Clone)]
 pub enum NotifyAdapter {
     /// The real gateway over HTTP.
-    Http { client: reqwest::Client, endpoint: Endpoint },
+    Http {
+        client: reqwest::Client,
+        endpoint: Endpoint,
+    },
     /// Sandbox: accept and keep (the outbox is the record).
     Sandbox,
 }

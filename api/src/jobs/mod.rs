@@ -16,17 +16,24 @@ pub enum Job {
     DeliverNotifications,
     /// Deletes rate-limit events and idempotency keys past their retention.
     PurgeExpiredRecords,
+    /// Deactivates cards whose first-purchase deadline has passed.
+    DeactivateExpiredCards,
 }
 
 impl Job {
     /// Every job, in the order they are listed.
-    pub const ALL: &'static [Job] = &[Job::DeliverNotifications, Job::PurgeExpiredRecords];
+    pub const ALL: &'static [Job] = &[
+        Job::DeliverNotifications,
+        Job::PurgeExpiredRecords,
+        Job::DeactivateExpiredCards,
+    ];
 
     /// The job's name in URLs and logs.
     pub fn name(self) -> &'static str {
         match self {
             Job::DeliverNotifications => "deliver_notifications",
             Job::PurgeExpiredRecords => "purge_expired_records",
+            Job::DeactivateExpiredCards => "deactivate_expired_cards",
         }
     }
 
@@ -39,6 +46,7 @@ impl Job {
         match self {
             Job::DeliverNotifications => state.settings.job_interval_deliver_notifications,
             Job::PurgeExpiredRecords => state.settings.job_interval_purge_expired_records,
+            Job::DeactivateExpiredCards => state.settings.job_interval_deactivate_expired_cards,
         }
     }
 
@@ -48,14 +56,37 @@ impl Job {
         match self {
             Job::DeliverNotifications => {
                 let clock = state.clock.clone();
-                let report = outbox::deliver_due(&mut conn, &state.notifier, || clock.now(), !state.settings.is_sandbox()).await?;
+                let report = outbox::deliver_due(
+                    &mut conn,
+                    &state.notifier,
+                    || clock.now(),
+                    !state.settings.is_sandbox(),
+                )
+                .await?;
                 Ok(serde_json::to_value(report)?)
             }
             Job::PurgeExpiredRecords => {
                 let now = state.clock.now();
-                let limits = crate::ratelimit::purge_older_than(&mut conn, now - crate::ratelimit::RETENTION).await?;
-                let keys = crate::idempotency::purge_older_than(&mut conn, now - crate::idempotency::RETENTION).await?;
+                let limits = crate::ratelimit::purge_older_than(
+                    &mut conn,
+                    now - crate::ratelimit::RETENTION,
+                )
+                .await?;
+                let keys = crate::idempotency::purge_older_than(
+                    &mut conn,
+                    now - crate::idempotency::RETENTION,
+                )
+                .await?;
                 Ok(json!({ "rate_limit_events": limits, "idempotency_keys": keys }))
+            }
+            Job::DeactivateExpiredCards => {
+                let report = crate::card::expiry::deactivate_expired_cards(
+                    &mut conn,
+                    state.clock.now(),
+                    state.clock.today_jakarta(),
+                )
+                .await?;
+                Ok(serde_json::to_value(report)?)
             }
         }
     }
@@ -72,7 +103,9 @@ pub fn spawn_all(state: Arc<AppState>) {
                 tick.tick().await;
                 match job.run(&state).await {
                     Ok(report) => tracing::debug!(job = job.name(), %report, "job ran"),
-                    Err(e) => tracing::error!(job = job.name(), error = %format!("{e:#}"), "job failed"),
+                    Err(e) => {
+                        tracing::error!(job = job.name(), error = %format!("{e:#}"), "job failed")
+                    }
                 }
             }
         });

@@ -55,7 +55,11 @@ impl Message {
         match self {
             Message::EmailVerification { token, .. } => json!({ "token": token }),
             Message::LoginOtp { code } | Message::PhoneOtp { code } => json!({ "code": code }),
-            Message::PasswordReset { token, masked_email, .. } => match masked_email {
+            Message::PasswordReset {
+                token,
+                masked_email,
+                ..
+            } => match masked_email {
                 Some(m) => json!({ "token": token, "masked_email": m }),
                 None => json!({ "token": token }),
             },
@@ -126,7 +130,10 @@ mod tests {
 
     #[test]
     fn login_otp_carries_the_code_in_data_and_text() {
-        let r = Message::LoginOtp { code: "123456".into() }.render(Channel::Email);
+        let r = Message::LoginOtp {
+            code: "123456".into(),
+        }
+        .render(Channel::Email);
         assert_eq!(r.template, "login_otp");
         assert_eq!(r.data, json!({"code": "123456"}));
         assert!(r.body.contains("123456"));
@@ -143,6 +150,9 @@ mod tests {
         .render(Channel::Sms);
         assert!(r.subject.is_none());
         assert!(r.body.contains("b***@example.com"));
-        assert_eq!(r.data, json!({"token": "t", "masked_email": "b***@example.com"}));
+        assert_eq!(
+            r.data,
+            json!({"token": "t", "masked_email": "b***@example.com"})
+        );
     }
 }

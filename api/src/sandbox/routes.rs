@@ -61,7 +61,10 @@ pub async fn get_clock(state: web::Data<AppState>) -> HttpResponse {
     )
 )]
 #[put("/clock")]
-pub async fn set_clock(state: web::Data<AppState>, body: JsonBody<SetClock>) -> ApiResult<HttpResponse> {
+pub async fn set_clock(
+    state: web::Data<AppState>,
+    body: JsonBody<SetClock>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.db.get().await?;
     state.clock.set(&mut conn, body.0.now).await?;
     Ok(HttpResponse::Ok().json(clock_view(&state)))
@@ -119,7 +122,7 @@ pub struct JobRun {
 }
 
 /// Runs a background job now. Names: `deliver_notifications`,
-/// `purge_expired_records` (and, as their issues land, `deactivate_expired_cards`,
+/// `purge_expired_records`, `deactivate_expired_cards` (and, as their issues land,
 /// `schedule_incentives`, `disburse_incentives`). An unknown name answers 404.
 #[utoipa::path(
     tag = "sandbox",
@@ -130,8 +133,15 @@ pub struct JobRun {
     )
 )]
 #[post("/jobs/{name}")]
-pub async fn run_job(state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
-    let job = Job::from_name(&name).ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No job by that name."))?;
+pub async fn run_job(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let job = Job::from_name(&name)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No job by that name."))?;
     let report = job.run(&state).await?;
-    Ok(HttpResponse::Ok().json(JobRun { job: job.name(), report }))
+    Ok(HttpResponse::Ok().json(JobRun {
+        job: job.name(),
+        report,
+    }))
 }

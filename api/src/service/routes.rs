@@ -40,7 +40,9 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         .await
         .map_err(|e| ApiError::unavailable(ErrorCode::ServiceUnavailable, e))?;
     if !current {
-        return Err(ApiError::new(ErrorCode::ServiceUnavailable).detail("Database migrations are pending."));
+        return Err(
+            ApiError::new(ErrorCode::ServiceUnavailable).detail("Database migrations are pending.")
+        );
     }
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }

@@ -1,0 +1,174 @@
+//! Handlers of the wave routes.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::{selection, service, views::*};
+use crate::{
+    app::AppState,
+    auth::{Admin, Authenticated},
+    error::{ApiError, ApiResult, Problem},
+    http::JsonBody,
+    idempotency::{self, IdempotencyKey},
+    pagination::{Page, PageParams},
+};
+
+/// Waves with their status (upcoming, open, closed, selected), newest first. Public.
+#[utoipa::path(tag = "batches", params(PageParams), responses((status = 200, body = Page<BatchView>)))]
+#[get("/batches")]
+pub async fn list(
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse()?;
+    Ok(HttpResponse::Ok().json(service::list(&state, page).await?))
+}
+
+/// Joins an open wave ("Gabung"). One pending application at a time, across waves.
+#[utoipa::path(
+    tag = "batches",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Wave id")),
+    responses(
+        (status = 201, body = ApplicationView),
+        (status = 403, description = "`not_eligible` (with `reasons`), `batch_region_mismatch`", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:prakerja:problem:not_eligible", "title": "Not eligible", "status": 403,
+                "detail": "You do not meet the programme's eligibility rules; see reasons.", "code": "not_eligible",
+                "reasons": ["in_formal_education"]})),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`registration_incomplete`, `already_applied`, `already_beneficiary`, `batch_closed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/batches/{id}/applications")]
+pub async fn apply(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(service::apply(&state, &auth.0, id.into_inner()).await?))
+}
+
+/// The participant's applications, newest first.
+#[utoipa::path(
+    tag = "batches",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses((status = 200, body = Page<ApplicationView>))
+)]
+#[get("/me/applications")]
+pub async fn my_applications(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = page.parse()?;
+    Ok(HttpResponse::Ok().json(service::my_applications(&state, &auth.0, page).await?))
+}
+
+/// Creates a wave. Omitted scheme fields take the defaults: training 1,000,000;
+/// 4 × 600,000 incentive; 3 × 50,000 survey incentive.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = CreateBatch,
+    responses(
+        (status = 201, body = BatchAdminView),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/batches")]
+pub async fn create(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    body: JsonBody<CreateBatch>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(service::create(&state, &body.0).await?))
+}
+
+/// One wave with its seed (once closed) and counts.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Wave id")),
+    responses(
+        (status = 200, body = BatchAdminView),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/batches/{id}")]
+pub async fn get(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::admin_view(&state, &mut conn, id.into_inner()).await?))
+}
+
+/// Edits a wave before it opens (any creation field).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Wave id")),
+    request_body = UpdateBatch,
+    responses(
+        (status = 200, body = BatchAdminView),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`batch_not_upcoming`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/batches/{id}")]
+pub async fn update(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: JsonBody<UpdateBatch>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(service::update(&state, id.into_inner(), &body.0).await?))
+}
+
+/// Runs the selection of a closed wave, once: a lottery in the order
+/// SHA-256(seed ‖ application id bytes), within the quota, at most 2
+/// beneficiaries per family card counting earlier waves, never a past
+/// beneficiary, eligibility re-checked on the selection date. Winners get a card
+/// credited with the wave's training balance and a `beneficiary_selected`
+/// message. Honours `Idempotency-Key` (it moves money).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Wave id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key"),
+    ),
+    responses(
+        (status = 200, body = SelectionResult),
+        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`batch_not_closed`, `selection_done`, `selection_in_progress`, `idempotency_request_in_progress`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/batches/{id}/selection")]
+pub async fn select(
+    admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let batch_id = id.into_inner();
+    let caller = format!("account:{}", admin.0.account_id);
+    idempotency::run_once(
+        &state.db,
+        state.clock.now(),
+        &caller,
+        "POST /v1/admin/batches/{id}/selection",
+        &key,
+        batch_id.as_bytes(),
+        || async {
+            let result = selection::run(&state, batch_id).await?;
+            Ok::<_, ApiError>(HttpResponse::Ok().json(result))
+        },
+    )
+    .await
+}

@@ -1,0 +1,392 @@
+//! Selection (DOMAIN.md §3): after a wave closes, a lottery anyone can
+//! reproduce picks its beneficiaries within the quota, never more than 2 per
+//! family card (counting every earlier wave), never a past beneficiary, and
+//! only applicants still eligible on the selection date.
+//!
+//! The order is SHA-256(seed ‖ application id bytes), ascending, with the seed
+//! published in the admin view. The whole run is one transaction: a crash
+//! leaves the wave untouched and selection can simply run again. Ranking and
+//! every write are set-based; only the applicants the run must look at one by
+//! one (until the quota is full) are decided in Rust, because their dates of
+//! birth are encrypted. Runs serialise on an advisory lock, so two waves
+//! selected at once cannot both fill a family card's last slot (the
+//! `(kk_index, kk_slot)` unique constraint would refuse it anyway).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use diesel::{
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+    sql_types::{
+        Array, BigInt, Bool, Bytea, Date, Int2, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    },
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{model::Batch, rules, service::ensure_seed, views::SelectionResult};
+use crate::{
+    app::AppState,
+    card::ledger,
+    clock::jakarta_date,
+    db::schema::batches,
+    error::{ApiError, ErrorCode},
+    notifications::{outbox, Channel, Message},
+    registration::{self, rules::Facts},
+};
+
+/// Serialises selection runs across waves.
+const SELECTION_LOCK: i64 = 0x7365_6c65_6374_696f; // "selectio"
+/// Applicants decided per round trip.
+const CHUNK: i64 = 5_000;
+/// Days after the selection (notification) date to buy the first training (DOMAIN.md §5).
+pub const FIRST_PURCHASE_DAYS: i64 = 15;
+
+#[derive(QueryableByName)]
+struct Ranked {
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+    #[diesel(sql_type = SqlUuid)]
+    application_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Bool)]
+    blocked: bool,
+    #[diesel(sql_type = Bool)]
+    has_card: bool,
+    #[diesel(sql_type = Bytea)]
+    kk_index: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    birth_date_ciphertext: Vec<u8>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    in_formal_education: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    occupation: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct KkCount {
+    #[diesel(sql_type = Bytea)]
+    kk_index: Vec<u8>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// A beneficiary chosen by this run.
+struct Winner {
+    application_id: Uuid,
+    account_id: Uuid,
+    email: String,
+    kk_index: Vec<u8>,
+    kk_slot: i16,
+}
+
+/// Why an applicant was not selected (kept on the application).
+fn decide(
+    row: &Ranked,
+    birth_date: NaiveDate,
+    today: NaiveDate,
+    kk_taken: i64,
+) -> Result<(), String> {
+    if row.blocked {
+        return Err("account_blocked".into());
+    }
+    if row.has_card {
+        return Err("already_beneficiary".into());
+    }
+    // The one eligibility function; past beneficiary and the KK limit are
+    // counted live by this run instead.
+    let facts = Facts {
+        identity_verified: true,
+        birth_date: Some(birth_date),
+        in_formal_education: row.in_formal_education,
+        occupation: row.occupation.as_deref().and_then(|o| o.parse().ok()),
+        past_beneficiary: false,
+        kk_other_beneficiaries: 0,
+    };
+    let reasons = registration::rules::eligibility(&facts, today);
+    if !reasons.is_empty() {
+        let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+        return Err(format!("not_eligible:{}", names.join(",")));
+    }
+    if kk_taken >= registration::rules::KK_BENEFICIARY_LIMIT {
+        return Err("kk_limit_reached".into());
+    }
+    Ok(())
+}
+
+fn lock_busy(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("could not obtain lock"))
+}
+
+/// Runs the selection of a closed wave once.
+pub async fn run(state: &AppState, batch_id: Uuid) -> Result<SelectionResult, ApiError> {
+    let now = state.clock.now();
+    let today = jakarta_date(now);
+    let mut conn = state.db.get().await?;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let batch: Option<Batch> = batches::table
+            .find(batch_id)
+            .select(Batch::as_select())
+            .for_update()
+            .no_wait()
+            .first(conn)
+            .await
+            .optional()
+            .map_err(|e| {
+                if lock_busy(&e) {
+                    ApiError::new(ErrorCode::SelectionInProgress)
+                        .detail("Selection of this wave is running.")
+                } else {
+                    e.into()
+                }
+            })?;
+        let batch =
+            batch.ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No such wave."))?;
+        if batch.selection_state == "done" {
+            return Err(ApiError::new(ErrorCode::SelectionDone)
+                .detail("This wave's selection has already run."));
+        }
+        if now < batch.closes_at {
+            return Err(ApiError::new(ErrorCode::BatchNotClosed)
+                .detail("Selection runs only after the wave closes."));
+        }
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(SELECTION_LOCK)
+            .execute(conn)
+            .await?;
+        let seed = ensure_seed(conn, &batch, now)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("closed wave without a seed")))?;
+        select_winners(state, conn, &batch, &seed, now, today).await
+    })
+    .await
+}
+
+async fn select_winners(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    batch: &Batch,
+    seed: &[u8],
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<SelectionResult, ApiError> {
+    diesel::sql_query(
+        "CREATE TEMP TABLE selection_ranked ON COMMIT DROP AS \
+         SELECT row_number() OVER (ORDER BY sha256($2 || uuid_send(a.id)), a.id) AS position, \
+                a.id AS application_id, a.account_id, acc.email, acc.blocked_at IS NOT NULL AS blocked, \
+                EXISTS (SELECT 1 FROM cards c WHERE c.account_id = a.account_id) AS has_card, \
+                i.kk_index, i.birth_date_ciphertext, p.in_formal_education, p.occupation \
+         FROM applications a \
+         JOIN accounts acc ON acc.id = a.account_id \
+         JOIN identities i ON i.account_id = a.account_id \
+         LEFT JOIN profiles p ON p.account_id = a.account_id \
+         WHERE a.batch_id = $1 AND a.status = 'pending'",
+    )
+    .bind::<SqlUuid, _>(batch.id)
+    .bind::<Bytea, _>(seed)
+    .execute(conn)
+    .await?;
+    diesel::sql_query("CREATE UNIQUE INDEX ON selection_ranked (position)")
+        .execute(conn)
+        .await?;
+
+    let quota = i64::from(batch.quota);
+    let mut winners: Vec<Winner> = Vec::new();
+    let mut refused: (Vec<Uuid>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut kk_taken: HashMap<Vec<u8>, i64> = HashMap::new();
+    let mut last = 0i64;
+    while (winners.len() as i64) < quota {
+        let rows: Vec<Ranked> = diesel::sql_query(
+            "SELECT position, application_id, account_id, email, blocked, has_card, kk_index, birth_date_ciphertext, \
+                    in_formal_education, occupation \
+             FROM selection_ranked WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind::<BigInt, _>(last)
+        .bind::<BigInt, _>(CHUNK)
+        .load(conn)
+        .await?;
+        let Some(tail) = rows.last() else { break };
+        last = tail.position;
+        let unseen: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|r| r.kk_index.clone())
+            .filter(|k| !kk_taken.contains_key(k))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let counts: Vec<KkCount> = diesel::sql_query(
+            "SELECT kk_index, count(*) AS n FROM cards WHERE kk_index = ANY($1) GROUP BY kk_index",
+        )
+        .bind::<Array<Bytea>, _>(&unseen)
+        .load(conn)
+        .await?;
+        for k in unseen {
+            kk_taken.insert(k, 0);
+        }
+        for c in counts {
+            kk_taken.insert(c.kk_index, c.n);
+        }
+        for row in rows {
+            if winners.len() as i64 >= quota {
+                break;
+            }
+            let aad = registration::model::aad("identities", "birth_date", row.account_id);
+            let birth_date: NaiveDate = state
+                .pii
+                .decrypt_string(&row.birth_date_ciphertext, &aad)
+                .map_err(|e| {
+                    ApiError::internal(anyhow::anyhow!("birth date of {}: {e}", row.account_id))
+                })?
+                .parse()
+                .map_err(|_| {
+                    ApiError::internal(anyhow::anyhow!(
+                        "birth date of {} does not parse",
+                        row.account_id
+                    ))
+                })?;
+            let taken = kk_taken.get(&row.kk_index).copied().unwrap_or(0);
+            match decide(&row, birth_date, today, taken) {
+                Ok(()) => {
+                    kk_taken.insert(row.kk_index.clone(), taken + 1);
+                    winners.push(Winner {
+                        application_id: row.application_id,
+                        account_id: row.account_id,
+                        email: row.email,
+                        kk_index: row.kk_index,
+                        kk_slot: (taken + 1) as i16,
+                    });
+                }
+                Err(reason) => {
+                    refused.0.push(row.application_id);
+                    refused.1.push(reason);
+                }
+            }
+        }
+    }
+    write_results(conn, batch, &winners, &refused, now, today).await
+}
+
+/// Draws `n` card numbers unused by any card and distinct from each other.
+async fn fresh_card_numbers(conn: &mut AsyncPgConnection, n: usize) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = Text)]
+        card_number: String,
+    }
+    let mut rng = rand::rngs::OsRng;
+    let mut numbers: Vec<String> = Vec::with_capacity(n);
+    let mut seen: HashSet<String> = HashSet::with_capacity(n);
+    while numbers.len() < n {
+        let wanted = n - numbers.len();
+        let batch: Vec<String> = (0..wanted)
+            .map(|_| rules::card_number(&mut rng))
+            .filter(|c| seen.insert(c.clone()))
+            .collect();
+        let taken: HashSet<String> =
+            diesel::sql_query("SELECT card_number FROM cards WHERE card_number = ANY($1)")
+                .bind::<Array<Text>, _>(&batch)
+                .load::<Taken>(conn)
+                .await?
+                .into_iter()
+                .map(|t| t.card_number)
+                .collect();
+        numbers.extend(batch.into_iter().filter(|c| !taken.contains(c)));
+    }
+    Ok(numbers)
+}
+
+async fn write_results(
+    conn: &mut AsyncPgConnection,
+    batch: &Batch,
+    winners: &[Winner],
+    refused: &(Vec<Uuid>, Vec<String>),
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<SelectionResult, ApiError> {
+    let deadline = today + TimeDelta::days(FIRST_PURCHASE_DAYS);
+    let winner_ids: Vec<Uuid> = winners.iter().map(|w| w.application_id).collect();
+    diesel::sql_query(
+        "UPDATE applications SET status = 'selected', decision_reason = 'selected', decided_at = $2 \
+         WHERE id = ANY($1)",
+    )
+    .bind::<Array<SqlUuid>, _>(&winner_ids)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE applications a SET status = 'not_selected', decision_reason = r.reason, decided_at = $3 \
+         FROM unnest($1::uuid[], $2::text[]) AS r(id, reason) WHERE a.id = r.id",
+    )
+    .bind::<Array<SqlUuid>, _>(&refused.0)
+    .bind::<Array<Text>, _>(&refused.1)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    // Everyone the run did not reach lost the lottery for this quota.
+    diesel::sql_query(
+        "UPDATE applications SET status = 'not_selected', decision_reason = 'quota_full', decided_at = $2 \
+         WHERE batch_id = $1 AND status = 'pending'",
+    )
+    .bind::<SqlUuid, _>(batch.id)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+
+    let card_ids: Vec<Uuid> = winners.iter().map(|_| Uuid::new_v4()).collect();
+    let numbers = fresh_card_numbers(conn, winners.len()).await?;
+    let accounts: Vec<Uuid> = winners.iter().map(|w| w.account_id).collect();
+    let kk_indexes: Vec<Vec<u8>> = winners.iter().map(|w| w.kk_index.clone()).collect();
+    let kk_slots: Vec<i16> = winners.iter().map(|w| w.kk_slot).collect();
+    diesel::sql_query(
+        "INSERT INTO cards (id, account_id, batch_id, application_id, card_number, kk_index, kk_slot, purchase_deadline, issued_at) \
+         SELECT id, acct, $6, app, num, kk, slot, $7, $8 \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $9::int2[]) AS t(id, acct, app, num, kk, slot)",
+    )
+    .bind::<Array<SqlUuid>, _>(&card_ids)
+    .bind::<Array<SqlUuid>, _>(&accounts)
+    .bind::<Array<SqlUuid>, _>(&winner_ids)
+    .bind::<Array<Text>, _>(&numbers)
+    .bind::<Array<Bytea>, _>(&kk_indexes)
+    .bind::<SqlUuid, _>(batch.id)
+    .bind::<Date, _>(deadline)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Int2>, _>(&kk_slots)
+    .execute(conn)
+    .await?;
+    ledger::credit_new_cards(conn, &card_ids, batch.training_idr, now).await?;
+    let messages: Vec<(Channel, String, Message)> = winners
+        .iter()
+        .zip(&numbers)
+        .map(|(w, number)| {
+            let message = Message::BeneficiarySelected {
+                card_number: number.clone(),
+                purchase_deadline: deadline.to_string(),
+            };
+            (Channel::Email, w.email.clone(), message)
+        })
+        .collect();
+    outbox::enqueue_many(conn, now, &messages).await?;
+    diesel::update(batches::table.find(batch.id))
+        .set((
+            batches::selection_state.eq("done"),
+            batches::selected_at.eq(now),
+            batches::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    let not_selected: i64 = diesel::dsl::select(diesel::dsl::sql::<BigInt>(&format!(
+        "(SELECT count(*) FROM applications WHERE batch_id = '{}' AND status = 'not_selected')",
+        batch.id
+    )))
+    .get_result(conn)
+    .await?;
+    tracing::info!(batch_id = %batch.id, selected = winners.len(), not_selected, "selection done");
+    Ok(SelectionResult {
+        selected: winners.len() as i64,
+        not_selected,
+    })
+}

@@ -1,0 +1,332 @@
+//! Wave administration and joining a wave.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    dsl::count_star,
+    prelude::*,
+    result::{DatabaseErrorKind, Error as DieselError},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rand::{rngs::OsRng, RngCore};
+use uuid::Uuid;
+
+use super::{
+    model::{self, Batch},
+    rules::{BatchStatus, Scheme},
+    views::*,
+};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    db::schema::{applications, batches, profiles},
+    error::{ApiError, ErrorCode},
+    pagination::{Cursor, Page, PageRequest},
+    registration::{self, rules::Reason},
+};
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound).detail("No such wave.")
+}
+
+fn check_window(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) -> Result<(), ApiError> {
+    if closes_at <= opens_at {
+        return Err(ApiError::field("closes_at", "must be after opens_at"));
+    }
+    Ok(())
+}
+
+/// Creates a wave.
+pub async fn create(state: &AppState, body: &CreateBatch) -> Result<BatchAdminView, ApiError> {
+    check_window(body.opens_at, body.closes_at)?;
+    let scheme = body
+        .scheme
+        .as_ref()
+        .map_or_else(Scheme::default, |s| s.over(Scheme::default()));
+    let now = state.clock.now();
+    let id = Uuid::new_v4();
+    let mut conn = state.db.get().await?;
+    diesel::insert_into(batches::table)
+        .values((
+            batches::id.eq(id),
+            batches::name.eq(&body.name),
+            batches::opens_at.eq(body.opens_at),
+            batches::closes_at.eq(body.closes_at),
+            batches::quota.eq(body.quota),
+            batches::province_codes.eq(body.province_codes.clone().unwrap_or_default()),
+            batches::training_idr.eq(scheme.training_idr),
+            batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
+            batches::incentive_months.eq(scheme.incentive_months),
+            batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
+            batches::survey_count.eq(scheme.survey_count),
+            batches::created_at.eq(now),
+            batches::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    admin_view(state, &mut conn, id).await
+}
+
+/// Edits a wave that has not opened yet; the check and the change are one
+/// conditional update, so a wave cannot open between them.
+pub async fn update(
+    state: &AppState,
+    id: Uuid,
+    body: &UpdateBatch,
+) -> Result<BatchAdminView, ApiError> {
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let batch = model::find(&mut conn, id).await?.ok_or_else(not_found)?;
+    if batch.status(now) != BatchStatus::Upcoming {
+        return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
+            .detail("A wave can be edited only before it opens."));
+    }
+    let opens_at = body.opens_at.unwrap_or(batch.opens_at);
+    let closes_at = body.closes_at.unwrap_or(batch.closes_at);
+    check_window(opens_at, closes_at)?;
+    let scheme = body
+        .scheme
+        .as_ref()
+        .map_or(batch.scheme(), |s| s.over(batch.scheme()));
+    let updated = diesel::update(batches::table.find(id).filter(batches::opens_at.gt(now)))
+        .set((
+            batches::name.eq(body.name.as_ref().unwrap_or(&batch.name)),
+            batches::opens_at.eq(opens_at),
+            batches::closes_at.eq(closes_at),
+            batches::quota.eq(body.quota.unwrap_or(batch.quota)),
+            batches::province_codes.eq(body
+                .province_codes
+                .as_ref()
+                .unwrap_or(&batch.province_codes)),
+            batches::training_idr.eq(scheme.training_idr),
+            batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
+            batches::incentive_months.eq(scheme.incentive_months),
+            batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
+            batches::survey_count.eq(scheme.survey_count),
+            batches::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await?;
+    if updated == 0 {
+        return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
+            .detail("A wave can be edited only before it opens."));
+    }
+    admin_view(state, &mut conn, id).await
+}
+
+/// Waves, newest opening first.
+pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<BatchView>, ApiError> {
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let mut query = batches::table
+        .select(Batch::as_select())
+        .order((batches::opens_at.desc(), batches::id.desc()))
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(
+            batches::opens_at.lt(after.created_at).or(batches::opens_at
+                .eq(after.created_at)
+                .and(batches::id.lt(after.id))),
+        );
+    }
+    let rows = query.load(&mut conn).await?;
+    Ok(page.page(
+        rows,
+        |b| Cursor {
+            created_at: b.opens_at,
+            id: b.id,
+        },
+        |b| b.view(now),
+    ))
+}
+
+/// Draws the lottery seed of a closed wave, once: the first caller after closing
+/// stores it, everyone later reads the same one.
+pub async fn ensure_seed(
+    conn: &mut AsyncPgConnection,
+    batch: &Batch,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Vec<u8>>> {
+    if batch.seed.is_some() || now < batch.closes_at {
+        return Ok(batch.seed.clone());
+    }
+    let mut seed = vec![0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    diesel::update(
+        batches::table
+            .find(batch.id)
+            .filter(batches::seed.is_null()),
+    )
+    .set(batches::seed.eq(&seed))
+    .execute(conn)
+    .await?;
+    batches::table
+        .find(batch.id)
+        .select(batches::seed)
+        .first(conn)
+        .await
+}
+
+/// The admin view: the wave, its seed once closed, and its counts.
+pub async fn admin_view(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<BatchAdminView, ApiError> {
+    let now = state.clock.now();
+    let batch = model::find(conn, id).await?.ok_or_else(not_found)?;
+    let seed = ensure_seed(conn, &batch, now).await?;
+    let counts: Vec<(String, i64)> = applications::table
+        .filter(applications::batch_id.eq(id))
+        .group_by(applications::status)
+        .select((applications::status, count_star()))
+        .load(conn)
+        .await?;
+    let count = |status: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(BatchAdminView {
+        applied: counts.iter().map(|(_, n)| n).sum(),
+        selected: count("selected"),
+        not_selected: count("not_selected"),
+        seed: seed.map(hex::encode),
+        selected_at: batch.selected_at,
+        batch: batch.view(now),
+    })
+}
+
+/// Joins an open wave. The rules are checked in the order a participant can act
+/// on them; the one-pending-application rule is a unique index, so racing joins
+/// create exactly one application.
+pub async fn apply(
+    state: &AppState,
+    who: &Principal,
+    batch_id: Uuid,
+) -> Result<ApplicationView, ApiError> {
+    let now = state.clock.now();
+    let mut conn = state.db.get().await?;
+    let batch = model::find(&mut conn, batch_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if batch.status(now) != BatchStatus::Open {
+        return Err(
+            ApiError::new(ErrorCode::BatchClosed).detail("This wave is not open for applications.")
+        );
+    }
+    let steps = registration::model::steps_done(&mut conn, who.account_id).await?;
+    if steps.iter().any(|done| !done) {
+        return Err(ApiError::new(ErrorCode::RegistrationIncomplete)
+            .detail("Complete every registration step first (see registration in GET /v1/me)."));
+    }
+    let facts = registration::service::eligibility_facts(state, &mut conn, who.account_id).await?;
+    if facts.past_beneficiary {
+        return Err(ApiError::new(ErrorCode::AlreadyBeneficiary)
+            .detail("A beneficiary cannot join the programme again."));
+    }
+    let reasons = registration::rules::eligibility(&facts, state.clock.today_jakarta());
+    if !reasons.is_empty() {
+        return Err(not_eligible(&reasons));
+    }
+    let province: String = profiles::table
+        .find(who.account_id)
+        .select(profiles::domicile_province_code)
+        .first(&mut conn)
+        .await?;
+    if !batch.serves(&province) {
+        return Err(ApiError::new(ErrorCode::BatchRegionMismatch)
+            .detail("This wave does not serve your province of domicile."));
+    }
+    let id = Uuid::new_v4();
+    let inserted = diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(id),
+            applications::batch_id.eq(batch_id),
+            applications::account_id.eq(who.account_id),
+            applications::created_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .await;
+    match inserted {
+        Ok(_) => Ok(ApplicationView {
+            id,
+            batch_id,
+            batch_name: batch.name,
+            status: "pending".into(),
+            created_at: now,
+            decided_at: None,
+        }),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(ApiError::new(ErrorCode::AlreadyApplied)
+                .detail("You already joined this wave, or another application is still pending."))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A 403 `not_eligible` listing the failing rules.
+pub fn not_eligible(reasons: &[Reason]) -> ApiError {
+    ApiError::new(ErrorCode::NotEligible)
+        .detail("You do not meet the programme's eligibility rules; see reasons.")
+        .with_reasons(reasons.iter().map(|r| r.as_str().to_owned()).collect())
+}
+
+/// An application joined with its wave's name.
+type ApplicationRow = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+/// The participant's applications, newest first.
+pub async fn my_applications(
+    state: &AppState,
+    who: &Principal,
+    page: PageRequest,
+) -> Result<Page<ApplicationView>, ApiError> {
+    let mut conn = state.db.get().await?;
+    let mut query = applications::table
+        .inner_join(batches::table)
+        .filter(applications::account_id.eq(who.account_id))
+        .order((applications::created_at.desc(), applications::id.desc()))
+        .select((
+            applications::id,
+            applications::batch_id,
+            batches::name,
+            applications::status,
+            applications::created_at,
+            applications::decided_at,
+        ))
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(
+            applications::created_at
+                .lt(after.created_at)
+                .or(applications::created_at
+                    .eq(after.created_at)
+                    .and(applications::id.lt(after.id))),
+        );
+    }
+    let rows: Vec<ApplicationRow> = query.load(&mut conn).await?;
+    Ok(page.page(
+        rows,
+        |r| Cursor {
+            created_at: r.4,
+            id: r.0,
+        },
+        |(id, batch_id, batch_name, status, created_at, decided_at)| ApplicationView {
+            id,
+            batch_id,
+            batch_name,
+            status,
+            created_at,
+            decided_at,
+        },
+    ))
+}

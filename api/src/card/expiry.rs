@@ -1,0 +1,105 @@
+//! The first-purchase deadline (DOMAIN.md §5): a card with no purchase by its
+//! deadline (an Asia/Jakarta date, inclusive) is deactivated for good, its
+//! balance returned to the State Treasury as an `expiry` entry, and the
+//! participant told. Cards are claimed with `FOR UPDATE SKIP LOCKED` and
+//! changed by a conditional update, so two instances running the job at once
+//! never deactivate (or refund) a card twice.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::ledger::{self, EntryKind};
+use crate::{
+    db::schema::{accounts, cards},
+    notifications::{self, Channel, Message},
+};
+
+/// What one run did.
+#[derive(Debug, Default, Serialize)]
+pub struct ExpiryReport {
+    pub deactivated: u32,
+    pub returned_idr: i64,
+}
+
+/// Cards per transaction.
+const BATCH: i64 = 200;
+
+/// Deactivates every active card whose deadline is before `today`.
+pub async fn deactivate_expired_cards(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> anyhow::Result<ExpiryReport> {
+    let mut report = ExpiryReport::default();
+    loop {
+        let done = conn
+            .transaction::<_, anyhow::Error, _>(async |conn| {
+                // Purchases (a later capability) will exclude cards with a first
+                // purchase here; until they exist no card has one.
+                let due: Vec<(Uuid, Uuid)> = cards::table
+                    .filter(cards::status.eq("active"))
+                    .filter(cards::purchase_deadline.lt(today))
+                    .select((cards::id, cards::account_id))
+                    .order(cards::purchase_deadline)
+                    .limit(BATCH)
+                    .for_update()
+                    .skip_locked()
+                    .load(conn)
+                    .await?;
+                if due.is_empty() {
+                    return Ok(true);
+                }
+                for (card_id, account_id) in due {
+                    let changed = diesel::update(
+                        cards::table
+                            .find(card_id)
+                            .filter(cards::status.eq("active")),
+                    )
+                    .set((
+                        cards::status.eq("deactivated"),
+                        cards::deactivated_at.eq(now),
+                        cards::deactivation_reason.eq("no_purchase_by_deadline"),
+                    ))
+                    .execute(conn)
+                    .await?;
+                    if changed == 0 {
+                        continue;
+                    }
+                    let (account, balance) = ledger::card_account(conn, card_id).await?;
+                    if balance > 0 {
+                        ledger::post(
+                            conn,
+                            EntryKind::Expiry,
+                            &card_id.to_string(),
+                            &[(account, -balance), (ledger::TREASURY_RETURN, balance)],
+                            now,
+                        )
+                        .await?;
+                    }
+                    let email: String = accounts::table
+                        .find(account_id)
+                        .select(accounts::email)
+                        .first(conn)
+                        .await?;
+                    notifications::enqueue(
+                        conn,
+                        now,
+                        Channel::Email,
+                        &email,
+                        &Message::CardDeactivated,
+                    )
+                    .await?;
+                    report.deactivated += 1;
+                    report.returned_idr += balance;
+                }
+                Ok(false)
+            })
+            .await?;
+        if done {
+            return Ok(report);
+        }
+    }
+}

@@ -143,17 +143,11 @@ pub async fn put_statement(
     Ok(HttpResponse::Ok().json(service::sign_statement(&state, &auth.0, body.0.agreed).await?))
 }
 
-/// The basic aptitude test (TKD): at least 20 questions with their options.
-#[utoipa::path(
-    tag = "registration",
-    security(("bearer" = [])),
-    responses((status = 200, body = AptitudeTest))
-)]
+/// The basic aptitude test (TKD): at least 20 questions with their options
+/// (never the answers). Public, so apps can show it before login.
+#[utoipa::path(tag = "registration", responses((status = 200, body = AptitudeTest)))]
 #[get("/aptitude-test")]
-pub async fn get_aptitude_test(
-    _auth: Authenticated,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_aptitude_test(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(service::aptitude_test(&state).await?))
 }
 

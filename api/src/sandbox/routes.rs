@@ -105,10 +105,21 @@ pub async fn notifications(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse()?;
-    let recipient = filter.recipient.as_deref().map(|r| r.trim().to_lowercase());
+    let recipient = filter.recipient.as_deref().map(normalise_recipient);
     let mut conn = state.db.get().await?;
     let list = outbox::list(&mut conn, recipient.as_deref(), page).await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// Emails compare lower-cased. A `+` left unencoded in a query string arrives as
+/// a space, so `?recipient=+6281…` would lose its plus: numbers are given it back.
+fn normalise_recipient(raw: &str) -> String {
+    let r = raw.trim().to_lowercase();
+    if r.starts_with("62") && r.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+{r}")
+    } else {
+        r
+    }
 }
 
 /// What a job run did.
@@ -144,4 +155,19 @@ pub async fn run_job(
         job: job.name(),
         report,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_recipient;
+
+    #[test]
+    fn recipients_are_normalised_like_stored_ones() {
+        assert_eq!(
+            normalise_recipient(" Budi@Example.com "),
+            "budi@example.com"
+        );
+        assert_eq!(normalise_recipient("+6281234567890"), "+6281234567890");
+        assert_eq!(normalise_recipient(" 6281234567890"), "+6281234567890");
+    }
 }

@@ -124,6 +124,10 @@ fn valid_key_id(id: &str) -> bool {
 #[derive(Clone)]
 pub struct PiiKeys {
     current_key_id: String,
+    /// The key named by `current_key_id`, held apart so that sealing never has to
+    /// look it up (and so can never miss).
+    current_key: SecretSlice<u8>,
+    /// Every key, the current one included, for opening.
     keys: Vec<(String, SecretSlice<u8>)>,
     blind_index_key: SecretSlice<u8>,
 }
@@ -175,12 +179,16 @@ impl PiiKeys {
             return Err(key_error("PII_KEYS", "must list at least one id:base64key"));
         }
         let current_key_id = current_key_id.trim();
-        if !parsed.iter().any(|(id, _)| id == current_key_id) {
-            return Err(key_error(
-                "PII_CURRENT_KEY_ID",
-                format!("{current_key_id:?} is not one of the ids in PII_KEYS"),
-            ));
-        }
+        let current_key = parsed
+            .iter()
+            .find(|(id, _)| id == current_key_id)
+            .map(|(_, key)| key.clone())
+            .ok_or_else(|| {
+                key_error(
+                    "PII_CURRENT_KEY_ID",
+                    format!("{current_key_id:?} is not one of the ids in PII_KEYS"),
+                )
+            })?;
         let blind = decode_key("PII_BLIND_INDEX_KEY", "the key", blind_index_key)?;
         if parsed
             .iter()
@@ -193,6 +201,7 @@ impl PiiKeys {
         }
         Ok(PiiKeys {
             current_key_id: current_key_id.to_owned(),
+            current_key,
             keys: parsed,
             blind_index_key: SecretSlice::from(blind),
         })
@@ -204,6 +213,7 @@ impl PiiKeys {
     pub fn sandbox() -> PiiKeys {
         PiiKeys {
             current_key_id: SANDBOX_PII_CURRENT_KEY_ID.to_owned(),
+            current_key: SecretSlice::from(SANDBOX_KEY.to_vec()),
             keys: vec![(
                 SANDBOX_PII_CURRENT_KEY_ID.to_owned(),
                 SecretSlice::from(SANDBOX_KEY.to_vec()),
@@ -234,14 +244,7 @@ impl PiiKeys {
             .iter()
             .map(|(id, key)| (id.clone(), new_cipher(key.expose_secret())))
             .collect();
-        let current = self
-            .keys
-            .iter()
-            .find(|(id, _)| *id == self.current_key_id)
-            .map(|(_, key)| new_cipher(key.expose_secret()))
-            // from_env_values and sandbox() guarantee the current id is listed; the
-            // fallback keeps this function total without a panic path.
-            .unwrap_or_else(|| new_cipher(SANDBOX_KEY));
+        let current = new_cipher(self.current_key.expose_secret());
         PiiCipher {
             current_key_id: self.current_key_id.clone(),
             current,

@@ -419,118 +419,34 @@ mod tests {
         use Gender::{Female, Male};
         let fam = "3174010101090001";
         let apr17 = date(1995, 4, 17);
+        #[rustfmt::skip]
         let cases = [
             // Found, everything matches: a man, and a woman (day + 40).
-            (
-                "3174011704950001",
-                fam,
-                apr17,
-                found(true, true, apr17, Male),
-            ),
-            (
-                "3174015704950001",
-                fam,
-                apr17,
-                found(true, true, apr17, Female),
-            ),
-            (
-                "3174014104950001",
-                fam,
-                date(1995, 4, 1),
-                found(true, true, date(1995, 4, 1), Female),
-            ),
-            (
-                "3174017105950001",
-                fam,
-                date(1995, 5, 31),
-                found(true, true, date(1995, 5, 31), Female),
-            ),
+            ("3174011704950001", fam, apr17, found(true, true, apr17, Male)),
+            ("3174015704950001", fam, apr17, found(true, true, apr17, Female)),
+            ("3174014104950001", fam, date(1995, 4, 1), found(true, true, date(1995, 4, 1), Female)),
+            ("3174017105950001", fam, date(1995, 5, 31), found(true, true, date(1995, 5, 31), Female)),
             // Century rule: 00–29 → 20yy, else 19yy.
-            (
-                "3174010101290001",
-                fam,
-                date(2029, 1, 1),
-                found(true, true, date(2029, 1, 1), Male),
-            ),
-            (
-                "3174010101300001",
-                fam,
-                date(1930, 1, 1),
-                found(true, true, date(1930, 1, 1), Male),
-            ),
-            (
-                "3174010101000001",
-                fam,
-                date(2000, 1, 1),
-                found(true, true, date(2000, 1, 1), Male),
-            ),
-            (
-                "3174013112990001",
-                fam,
-                date(1999, 12, 31),
-                found(true, true, date(1999, 12, 31), Male),
-            ),
-            (
-                "3174016902000001",
-                fam,
-                date(2000, 2, 29),
-                found(true, true, date(2000, 2, 29), Female),
-            ),
+            ("3174010101290001", fam, date(2029, 1, 1), found(true, true, date(2029, 1, 1), Male)),
+            ("3174010101300001", fam, date(1930, 1, 1), found(true, true, date(1930, 1, 1), Male)),
+            ("3174010101000001", fam, date(2000, 1, 1), found(true, true, date(2000, 1, 1), Male)),
+            ("3174013112990001", fam, date(1999, 12, 31), found(true, true, date(1999, 12, 31), Male)),
+            ("3174016902000001", fam, date(2000, 2, 29), found(true, true, date(2000, 2, 29), Female)),
             // Serial starting with 9: not found; 8999 is found.
             ("3174011704959000", fam, apr17, Sim::NotFound),
             ("3174011704959999", fam, apr17, Sim::NotFound),
-            (
-                "3174011704958999",
-                fam,
-                apr17,
-                found(true, true, apr17, Male),
-            ),
+            ("3174011704958999", fam, apr17, found(true, true, apr17, Male)),
             // KK ending in 0: KK mismatch; any other last digit matches.
-            (
-                "3174011704950001",
-                "3174010101090010",
-                apr17,
-                found(false, true, apr17, Male),
-            ),
-            (
-                "3174011704950001",
-                "3174010101090019",
-                apr17,
-                found(true, true, apr17, Male),
-            ),
+            ("3174011704950001", "3174010101090010", apr17, found(false, true, apr17, Male)),
+            ("3174011704950001", "3174010101090019", apr17, found(true, true, apr17, Male)),
             // A date of birth other than the embedded one (the century counts here).
-            (
-                "3174011704950001",
-                fam,
-                date(1995, 4, 18),
-                found(true, false, apr17, Male),
-            ),
-            (
-                "3174011704950001",
-                fam,
-                date(2095, 4, 17),
-                found(true, false, apr17, Male),
-            ),
-            (
-                "3174011704950001",
-                "3174010101090010",
-                date(1990, 1, 1),
-                found(false, false, apr17, Male),
-            ),
+            ("3174011704950001", fam, date(1995, 4, 18), found(true, false, apr17, Male)),
+            ("3174011704950001", fam, date(2095, 4, 17), found(true, false, apr17, Male)),
+            ("3174011704950001", "3174010101090010", date(1990, 1, 1), found(false, false, apr17, Male)),
             // Province range 11–94: 11 and 94 found; 95–97 are real provinces (Nik
             // parses them) but outside the simulator's range.
-            (
-                "1101011704950001",
-                fam,
-                apr17,
-                found(true, true, apr17, Male),
-            ),
-            (
-                "9401011704950001",
-                fam,
-                apr17,
-                found(true, true, apr17, Male),
-            ),
+            ("1101011704950001", fam, apr17, found(true, true, apr17, Male)),
+            ("9401011704950001", fam, apr17, found(true, true, apr17, Male)),
             ("9501011704950001", fam, apr17, Sim::NotFound),
             ("9701011704950001", fam, apr17, Sim::NotFound),
         ];

@@ -36,6 +36,9 @@ pub enum Action {
     FraudFlagCleared,
     AdminCreated,
     IdentityVerified,
+    BatchCreated,
+    BatchUpdated,
+    SelectionRun,
 }
 
 impl Action {
@@ -60,6 +63,9 @@ impl Action {
             Action::FraudFlagCleared => "fraud_flag_cleared",
             Action::AdminCreated => "admin_created",
             Action::IdentityVerified => "identity_verified",
+            Action::BatchCreated => "batch_created",
+            Action::BatchUpdated => "batch_updated",
+            Action::SelectionRun => "selection_run",
         }
     }
 }

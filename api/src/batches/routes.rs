@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{selection, service, views::*};
 use crate::{
+    accounts::service::Caller,
     app::AppState,
     auth::{Admin, Authenticated},
     error::{ApiError, ApiResult, Problem},
@@ -79,11 +80,12 @@ pub async fn my_applications(
 )]
 #[post("/admin/batches")]
 pub async fn create(
-    _admin: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
+    caller: Caller,
     body: JsonBody<CreateBatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(service::create(&state, &body.0).await?))
+    Ok(HttpResponse::Created().json(service::create(&state, &caller, &admin.0, &body.0).await?))
 }
 
 /// One wave with its seed (once closed) and counts.
@@ -121,12 +123,14 @@ pub async fn get(
 )]
 #[patch("/admin/batches/{id}")]
 pub async fn update(
-    _admin: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<Uuid>,
     body: JsonBody<UpdateBatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::update(&state, id.into_inner(), &body.0).await?))
+    Ok(HttpResponse::Ok()
+        .json(service::update(&state, &caller, &admin.0, id.into_inner(), &body.0).await?))
 }
 
 /// Runs the selection of a closed wave, once: a lottery in the order
@@ -153,20 +157,20 @@ pub async fn update(
 pub async fn select(
     admin: Admin,
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<Uuid>,
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
     let batch_id = id.into_inner();
-    let caller = format!("account:{}", admin.0.account_id);
     idempotency::run_once(
         &state.db,
         state.clock.now(),
-        &caller,
+        &format!("account:{}", admin.0.account_id),
         "POST /v1/admin/batches/{id}/selection",
         &key,
         batch_id.as_bytes(),
         || async {
-            let result = selection::run(&state, batch_id).await?;
+            let result = selection::run(&state, &caller, &admin.0, batch_id).await?;
             Ok::<_, ApiError>(HttpResponse::Ok().json(result))
         },
     )

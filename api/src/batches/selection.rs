@@ -27,7 +27,10 @@ use uuid::Uuid;
 
 use super::{model::Batch, rules, service::ensure_seed, views::SelectionResult};
 use crate::{
+    accounts::service::Caller,
     app::AppState,
+    audit::{self, Action, Event},
+    auth::Principal,
     card::ledger,
     clock::jakarta_date,
     db::schema::batches,
@@ -123,7 +126,12 @@ fn lock_busy(e: &DieselError) -> bool {
 }
 
 /// Runs the selection of a closed wave once.
-pub async fn run(state: &AppState, batch_id: Uuid) -> Result<SelectionResult, ApiError> {
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    admin: &Principal,
+    batch_id: Uuid,
+) -> Result<SelectionResult, ApiError> {
     let now = state.clock.now();
     let today = jakarta_date(now);
     let mut conn = state.db.get().await?;
@@ -161,7 +169,19 @@ pub async fn run(state: &AppState, batch_id: Uuid) -> Result<SelectionResult, Ap
         let seed = ensure_seed(conn, &batch, now)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("closed wave without a seed")))?;
-        select_winners(state, conn, &batch, &seed, now, today).await
+        let result = select_winners(state, conn, &batch, &seed, now, today).await?;
+        let summary = format!(
+            "batch {batch_id}: {} selected, {} not selected",
+            result.selected, result.not_selected
+        );
+        let event = Event {
+            actor_id: Some(admin.account_id),
+            subject_id: None,
+            action: Action::SelectionRun,
+            reason: Some(&summary),
+        };
+        audit::record(conn, now, &caller.origin, event).await?;
+        Ok(result)
     })
     .await
 }

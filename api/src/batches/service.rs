@@ -16,7 +16,9 @@ use super::{
     views::*,
 };
 use crate::{
+    accounts::service::Caller,
     app::AppState,
+    audit::{self, Action, Event},
     auth::Principal,
     db::schema::{applications, batches, profiles},
     error::{ApiError, ErrorCode},
@@ -36,7 +38,12 @@ fn check_window(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) -> Result<(),
 }
 
 /// Creates a wave.
-pub async fn create(state: &AppState, body: &CreateBatch) -> Result<BatchAdminView, ApiError> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    admin: &Principal,
+    body: &CreateBatch,
+) -> Result<BatchAdminView, ApiError> {
     check_window(body.opens_at, body.closes_at)?;
     let scheme = body
         .scheme
@@ -63,6 +70,18 @@ pub async fn create(state: &AppState, body: &CreateBatch) -> Result<BatchAdminVi
         ))
         .execute(&mut conn)
         .await?;
+    audit::record(
+        &mut conn,
+        now,
+        &caller.origin,
+        Event {
+            actor_id: Some(admin.account_id),
+            subject_id: None,
+            action: Action::BatchCreated,
+            reason: Some(&format!("batch {id}")),
+        },
+    )
+    .await?;
     admin_view(state, &mut conn, id).await
 }
 
@@ -70,6 +89,8 @@ pub async fn create(state: &AppState, body: &CreateBatch) -> Result<BatchAdminVi
 /// conditional update, so a wave cannot open between them.
 pub async fn update(
     state: &AppState,
+    caller: &Caller,
+    admin: &Principal,
     id: Uuid,
     body: &UpdateBatch,
 ) -> Result<BatchAdminView, ApiError> {
@@ -110,6 +131,13 @@ pub async fn update(
         return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
             .detail("A wave can be edited only before it opens."));
     }
+    let event = Event {
+        actor_id: Some(admin.account_id),
+        subject_id: None,
+        action: Action::BatchUpdated,
+        reason: Some(&format!("batch {id}")),
+    };
+    audit::record(&mut conn, now, &caller.origin, event).await?;
     admin_view(state, &mut conn, id).await
 }
 

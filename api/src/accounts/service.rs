@@ -139,12 +139,7 @@ pub async fn sign_up(
             conn,
             now,
             &caller.origin,
-            Event {
-                actor_id: Some(id),
-                subject_id: Some(id),
-                action: Action::AccountCreated,
-                reason: None,
-            },
+            Event::own(id, Action::AccountCreated),
         )
         .await?;
         Ok(())
@@ -183,12 +178,7 @@ pub async fn verify_email(state: &AppState, caller: &Caller, token: &str) -> Res
             conn,
             now,
             &caller.origin,
-            Event {
-                actor_id: Some(account_id),
-                subject_id: Some(account_id),
-                action: Action::EmailVerified,
-                reason: None,
-            },
+            Event::own(account_id, Action::EmailVerified),
         )
         .await?;
         Ok(())
@@ -303,12 +293,7 @@ pub async fn login(
                         conn,
                         now,
                         &caller.origin,
-                        Event {
-                            actor_id: None,
-                            subject_id: Some(id),
-                            action: Action::LoginFailed,
-                            reason: None,
-                        },
+                        Event::about(id, Action::LoginFailed),
                     )
                     .await?;
                     if locked {
@@ -316,12 +301,7 @@ pub async fn login(
                             conn,
                             now,
                             &caller.origin,
-                            Event {
-                                actor_id: None,
-                                subject_id: Some(id),
-                                action: Action::LoginLockedOut,
-                                reason: None,
-                            },
+                            Event::about(id, Action::LoginLockedOut),
                         )
                         .await?;
                     }
@@ -406,12 +386,7 @@ pub async fn verify_login(
                             conn,
                             now,
                             &caller.origin,
-                            Event {
-                                actor_id: None,
-                                subject_id: Some(account),
-                                action: Action::OtpLockedOut,
-                                reason: None,
-                            },
+                            Event::about(account, Action::OtpLockedOut),
                         )
                         .await?;
                     }
@@ -428,12 +403,7 @@ pub async fn verify_login(
                         conn,
                         now,
                         &caller.origin,
-                        Event {
-                            actor_id: Some(account.id),
-                            subject_id: Some(account.id),
-                            action: Action::LoginSucceeded,
-                            reason: None,
-                        },
+                        Event::own(account.id, Action::LoginSucceeded),
                     )
                     .await?;
                     Ok(Ok((account.id, session_id, refresh)))
@@ -601,12 +571,7 @@ pub async fn refresh(
                         conn,
                         now,
                         &caller.origin,
-                        Event {
-                            actor_id: None,
-                            subject_id: Some(account_id),
-                            action: Action::RefreshTokenReused,
-                            reason: None,
-                        },
+                        Event::about(account_id, Action::RefreshTokenReused),
                     )
                     .await?;
                 }
@@ -656,12 +621,7 @@ pub async fn logout(
                     conn,
                     now,
                     &caller.origin,
-                    Event {
-                        actor_id: Some(account_id),
-                        subject_id: Some(account_id),
-                        action: Action::Logout,
-                        reason: None,
-                    },
+                    Event::own(account_id, Action::Logout),
                 )
                 .await?;
             }
@@ -823,12 +783,7 @@ pub async fn request_password_reset(
             conn,
             now,
             &caller.origin,
-            Event {
-                actor_id: None,
-                subject_id: Some(account.id),
-                action: Action::PasswordResetRequested,
-                reason: None,
-            },
+            Event::about(account.id, Action::PasswordResetRequested),
         )
         .await?;
         Ok(())
@@ -880,12 +835,7 @@ pub async fn confirm_password_reset(
             conn,
             now,
             &caller.origin,
-            Event {
-                actor_id: Some(account_id),
-                subject_id: Some(account_id),
-                action: Action::PasswordReset,
-                reason: None,
-            },
+            Event::own(account_id, Action::PasswordReset),
         )
         .await?;
         Ok(())
@@ -953,12 +903,7 @@ pub async fn change_password(
             conn,
             now,
             &caller.origin,
-            Event {
-                actor_id: Some(who.account_id),
-                subject_id: Some(who.account_id),
-                action: Action::PasswordChanged,
-                reason: None,
-            },
+            Event::own(who.account_id, Action::PasswordChanged),
         )
         .await?;
         Ok(())
@@ -1049,12 +994,7 @@ pub async fn verify_phone(
                             conn,
                             now,
                             &caller.origin,
-                            Event {
-                                actor_id: Some(account),
-                                subject_id: Some(account),
-                                action: Action::OtpLockedOut,
-                                reason: None,
-                            },
+                            Event::own(account, Action::OtpLockedOut),
                         )
                         .await?;
                     }
@@ -1097,12 +1037,7 @@ pub async fn verify_phone(
                         conn,
                         now,
                         &caller.origin,
-                        Event {
-                            actor_id: Some(account.id),
-                            subject_id: Some(account.id),
-                            action: Action::PhoneChanged,
-                            reason: None,
-                        },
+                        Event::own(account.id, Action::PhoneChanged),
                     )
                     .await?;
                     Ok(Ok(challenge.destination))

@@ -86,6 +86,29 @@ pub struct Event<'a> {
     pub reason: Option<&'a str>,
 }
 
+impl Event<'static> {
+    /// An account acting on itself (login, password change …).
+    pub fn own(account: Uuid, action: Action) -> Self {
+        Event {
+            actor_id: Some(account),
+            subject_id: Some(account),
+            action,
+            reason: None,
+        }
+    }
+
+    /// Something that happened to an account with no authenticated actor
+    /// (a failed login, a lock-out).
+    pub fn about(subject: Uuid, action: Action) -> Self {
+        Event {
+            actor_id: None,
+            subject_id: Some(subject),
+            action,
+            reason: None,
+        }
+    }
+}
+
 /// Records an event (call inside the transaction of the change it describes).
 pub async fn record(
     conn: &mut AsyncPgConnection,

@@ -96,7 +96,7 @@ pub async fn verify_identity(
                 Some("identities_pkey") => already_verified(),
                 _ => e.into(),
             })?;
-        audit::record(conn, now, &caller.origin, Event { actor_id: Some(who.account_id), subject_id: Some(who.account_id), action: Action::IdentityVerified, reason: None }).await?;
+        audit::record(conn, now, &caller.origin, Event::own(who.account_id, Action::IdentityVerified)).await?;
         Ok(())
     })
     .await?;

@@ -960,3 +960,82 @@ async fn captcha_is_not_asked_in_sandbox() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
 }
+
+#[tokio::test]
+async fn an_expired_access_token_is_401_access_token_expired() {
+    // Lifetimes use real time (API.md: Time), so this test waits past the
+    // one-second lifetime plus the validator's five seconds of leeway.
+    let app = TestApp::spawn_with(&[("ACCESS_TOKEN_TTL_SECONDS", "1")]).await;
+    let (_, session) = app.participant("expired").await;
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_problem(
+        app.get("/v1/me", Some(&session.access)).await,
+        401,
+        "access_token_expired",
+    )
+    .await;
+    // The refresh token still works and gives a fresh access token.
+    let res = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": session.refresh}),
+        )
+        .await;
+    let pair: Value = res.json().await.unwrap();
+    assert_eq!(
+        app.get("/v1/me", pair["access_token"].as_str())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn verification_resends_are_limited_to_five_an_hour_per_address() {
+    let app = TestApp::spawn().await;
+    let address = email("resends");
+    for _ in 0..5 {
+        let res = app
+            .post(
+                "/v1/accounts/email-verification/resend",
+                None,
+                &json!({"email": address}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+    }
+    let res = app
+        .post(
+            "/v1/accounts/email-verification/resend",
+            None,
+            &json!({"email": address}),
+        )
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn login_is_limited_per_client_ip() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_IP_PER_MINUTE", "3")]).await;
+    for _ in 0..3 {
+        let res = app
+            .post(
+                "/v1/auth/login",
+                None,
+                &json!({"email": email("ip"), "password": PASSWORD}),
+            )
+            .await;
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    let res = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": email("ip"), "password": PASSWORD}),
+        )
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "rate_limited").await;
+}

@@ -346,6 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn problem_body_is_pinned() {
+        let err = ApiError::new(ErrorCode::WeakPassword)
+            .detail("The password is too common.")
+            .with_errors(vec![FieldError {
+                field: "password".into(),
+                message: "is too common".into(),
+            }]);
+        insta::assert_json_snapshot!("weak_password_problem", err.problem());
+    }
+
+    #[test]
     fn internal_cause_never_reaches_the_body() {
         let err = ApiError::internal(anyhow::anyhow!("relation \"accounts\" does not exist"));
         let body = serde_json::to_string(&err.problem()).unwrap();

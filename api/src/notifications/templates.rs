@@ -128,6 +128,49 @@ impl Message {
 mod tests {
     use super::*;
 
+    /// Every template in both channels, pinned: a change of wording or data
+    /// shows in review.
+    #[test]
+    fn every_template_renders_as_pinned() {
+        let messages = [
+            Message::EmailVerification {
+                token: "TOKEN".into(),
+                link: "https://www.prakerja.go.id/verifikasi-email?token=TOKEN".into(),
+            },
+            Message::LoginOtp {
+                code: "123456".into(),
+            },
+            Message::PhoneOtp {
+                code: "654321".into(),
+            },
+            Message::PasswordReset {
+                token: "TOKEN".into(),
+                link: "https://www.prakerja.go.id/atur-ulang-kata-sandi?token=TOKEN".into(),
+                masked_email: Some("b***@example.com".into()),
+            },
+            Message::BeneficiarySelected {
+                card_number: "5213459876543217".into(),
+                purchase_deadline: "2026-07-19".into(),
+            },
+            Message::CardDeactivated,
+        ];
+        let mut out = String::new();
+        for message in &messages {
+            for channel in [Channel::Email, Channel::Sms] {
+                let r = message.render(channel);
+                out.push_str(&format!(
+                    "## {} / {:?}\nsubject: {}\nbody: {}\ndata: {}\n\n",
+                    r.template,
+                    channel,
+                    r.subject.as_deref().unwrap_or("-"),
+                    r.body,
+                    r.data
+                ));
+            }
+        }
+        insta::assert_snapshot!("templates", out);
+    }
+
     #[test]
     fn login_otp_carries_the_code_in_data_and_text() {
         let r = Message::LoginOtp {

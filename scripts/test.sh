@@ -11,4 +11,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/ensure-rust.sh
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 bash scripts/ensure-postgres.sh
-exec cargo test --workspace --locked "$@"
+# cargo prints one "test result" line per test binary, the last for doc tests
+# (0 of them); close with the whole suite's count so the total is the last line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i - 1); if ($i ~ /^failed;/) f += $(i - 1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -123,6 +123,64 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Fills in what API.md's conventions promise for every operation, so no handler
+/// can forget it: 401 on every route that takes a bearer token, 403 on every
+/// admin route, and the `Retry-After` header on every 429 and 503 answer.
+struct ContractDefaults;
+
+impl Modify for ContractDefaults {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        use utoipa::openapi::{
+            header::Header, response::Response, ContentBuilder, Object, Ref, RefOr, Type,
+        };
+        let problem = |description: &str| {
+            let mut response = Response::new(description);
+            response.content.insert(
+                "application/problem+json".to_owned(),
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            RefOr::T(response)
+        };
+        let retry_after = || {
+            let mut header = Header::new(Object::with_type(Type::Integer));
+            header.description = Some("Seconds to wait before retrying.".to_owned());
+            header
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty())
+                    && !path.starts_with("/v1/partner");
+                let responses = &mut operation.responses.responses;
+                if authenticated && !responses.contains_key("401") {
+                    responses.insert(
+                        "401".to_owned(),
+                        problem("`unauthenticated` (no or bad token), `access_token_expired` (refresh, then retry), `session_ended` (log in again)"),
+                    );
+                }
+                if path.starts_with("/v1/admin") && !responses.contains_key("403") {
+                    responses.insert("403".to_owned(), problem("`forbidden` (not an admin)"));
+                }
+                for (status, response) in responses.iter_mut() {
+                    if let (RefOr::T(response), "429" | "503") = (response, status.as_str()) {
+                        response
+                            .headers
+                            .insert("Retry-After".to_owned(), retry_after());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Registers every route. `sandbox` adds `/v1/sandbox/*`.
 fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
     cfg.service(service::routes::health)
@@ -183,11 +241,13 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
 /// The OpenAPI document of every route, sandbox included (as committed in
 /// `docs/openapi/openapi.json`).
 pub fn openapi() -> OpenApiDoc {
-    let (_, doc) = App::new()
+    let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(|cfg| routes(cfg, true))
         .split_for_parts();
+    // After the routes are collected (ApiDoc's own modifiers run before that).
+    ContractDefaults.modify(&mut doc);
     doc
 }
 

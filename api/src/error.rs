@@ -284,10 +284,38 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        if let Some(secs) = self.retry_after_secs {
-            response.insert_header(("Retry-After", secs.to_string()));
-        } else if self.code.status() == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header(("Retry-After", "5"));
+        // Every 429 and 503 says when to come back (API.md); a 429 without a
+        // computed wait (a used-up OTP challenge) may retry at once with a new one.
+        match (self.retry_after_secs, self.code.status()) {
+            (Some(secs), _) => {
+                response.insert_header(("Retry-After", secs.to_string()));
+            }
+            (None, StatusCode::TOO_MANY_REQUESTS) => {
+                response.insert_header(("Retry-After", "1"));
+            }
+            (None, StatusCode::SERVICE_UNAVAILABLE) => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
+        }
+        if self.code.status() == StatusCode::UNAUTHORIZED
+            && matches!(
+                self.code,
+                ErrorCode::Unauthenticated
+                    | ErrorCode::AccessTokenExpired
+                    | ErrorCode::SessionEnded
+            )
+        {
+            // RFC 6750 §3: say which scheme the caller should present.
+            let error = if self.code == ErrorCode::Unauthenticated {
+                ""
+            } else {
+                ", error=\"invalid_token\""
+            };
+            response.insert_header((
+                "WWW-Authenticate",
+                format!("Bearer realm=\"prakerja\"{error}"),
+            ));
         }
         response.json(self.problem())
     }

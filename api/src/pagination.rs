@@ -93,6 +93,40 @@ impl PageParams {
     }
 }
 
+/// A position in a list ordered by a sequence number (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqCursor(pub i64);
+
+impl SeqCursor {
+    /// Encodes the cursor for clients.
+    pub fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("seq|{}", self.0))
+    }
+
+    /// Decodes a client's cursor.
+    pub fn decode(s: &str) -> Option<SeqCursor> {
+        let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
+        let text = std::str::from_utf8(&raw).ok()?;
+        Some(SeqCursor(text.strip_prefix("seq|")?.parse().ok()?))
+    }
+}
+
+impl PageParams {
+    /// Checks `limit` and a sequence `cursor` (for lists ordered by insertion).
+    pub fn parse_seq(&self) -> Result<(i64, Option<SeqCursor>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::field("limit", "must be between 1 and 100"));
+        }
+        match self.cursor.as_deref() {
+            None | Some("") => Ok((limit, None)),
+            Some(c) => SeqCursor::decode(c)
+                .map(|c| (limit, Some(c)))
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API issued")),
+        }
+    }
+}
+
 impl PageRequest {
     /// How many rows to fetch: one more than the page, to know if another follows.
     pub fn fetch_limit(&self) -> i64 {

@@ -112,7 +112,8 @@ async fn blocking_ends_sessions_at_once_and_refuses_login_until_unblocked() {
     let (address, participant) = app.participant("blockme").await;
     let path = format!("/v1/admin/accounts/{}/block", participant.account_id);
     let res = app.post(&path, Some(&admin.access), &json!({})).await;
-    assert_problem(res, 400, "invalid_request").await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "reason");
     let res = app
         .post(
             &path,

@@ -264,9 +264,11 @@ pub async fn login(
             .into_error(ErrorCode::LoginAttemptsExceeded)
             .detail("Too many wrong passwords; wait for the time in Retry-After."));
     }
+    // Per minute, like every per-IP limit: thousands of phones behind one
+    // carrier-grade NAT address must not lock each other out for long.
     let ip_failure_limit = Limit {
         max: i64::from(state.settings.rate_limit_ip_per_minute),
-        window: TimeDelta::minutes(15),
+        window: TimeDelta::minutes(1),
     };
     ratelimit::check(&mut conn, &ip_failures, ip_failure_limit, now)
         .await?

@@ -32,6 +32,7 @@ pub struct AccountCreated {
 
 /// A single-use token from an email link.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"token": "3q2-7wEjX0fVb1Zb0m4oA1mQ8vX6q0s9Wc5eTzY2kLg"}))]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     #[validate(length(min = 1, max = 200, message = "is required"))]
@@ -100,6 +101,7 @@ pub struct LoginChallenge {
 
 /// `POST /v1/auth/login/verify` and `POST /v1/me/phone/verify`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"challenge_id": "5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11", "code": "123456"}))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyCode {
     pub challenge_id: Uuid,
@@ -111,6 +113,7 @@ pub struct VerifyCode {
 
 /// `POST /v1/auth/login/resend`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"challenge_id": "5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11"}))]
 #[serde(deny_unknown_fields)]
 pub struct ResendCode {
     pub challenge_id: Uuid,
@@ -132,6 +135,7 @@ pub struct TokenPair {
 
 /// `POST /v1/auth/refresh` and `POST /v1/auth/logout`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"refresh_token": "Vd1c0bX3m7Qz9yK2pW5sR8tU1vN4oL6hJ0gF3eD2cBa"}))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     #[validate(length(min = 1, max = 200, message = "is required"))]
@@ -154,6 +158,7 @@ pub struct PasswordResetRequest {
 
 /// `POST /v1/auth/password-reset/confirm`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"token": "3q2-7wEjX0fVb1Zb0m4oA1mQ8vX6q0s9Wc5eTzY2kLg", "new_password": "teh manis dingin"}))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
     #[validate(length(min = 1, max = 200, message = "is required"))]
@@ -164,6 +169,7 @@ pub struct PasswordResetConfirm {
 
 /// `PUT /v1/me/password`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"current_password": "kopi tubruk pagi hari", "new_password": "teh manis dingin"}))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[schema(format = Password)]

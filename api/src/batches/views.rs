@@ -105,6 +105,7 @@ pub struct CreateBatch {
 
 /// `PATCH /v1/admin/batches/{id}`: any creation field; only before the wave opens.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+#[schema(example = json!({"quota": 60000, "province_codes": ["31", "32"], "scheme": {"training_idr": 1000000}}))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBatch {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]

@@ -103,10 +103,11 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Ht
     }
 }
 
-/// Maps actix's own path/query extractor errors to `invalid_request`.
-pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+/// Maps a path that does not parse (e.g. an id that is not a UUID) to 404.
+pub fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    // A malformed id names no resource; the parser's message would only expose internals.
     ApiError::new(ErrorCode::NotFound)
-        .detail(format!("No such resource ({err})."))
+        .detail("No such resource.")
         .into()
 }
 

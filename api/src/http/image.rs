@@ -37,6 +37,11 @@ pub fn sniff_image(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
+/// The OpenAPI schema of a raw image body (binary, sent as image/jpeg or image/png).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImageUpload(#[allow(dead_code)] Vec<u8>);
+
 /// A JPEG or PNG body of at most `LIMIT` bytes.
 #[derive(Debug)]
 pub struct ImageBody<const LIMIT: usize> {

@@ -71,7 +71,10 @@ fn is_json(req: &HttpRequest) -> bool {
     }
 }
 
-/// Parses JSON bytes into `T`, naming the offending field on failure.
+/// Parses JSON bytes into `T`, naming the offending field on failure: a missing
+/// required field is 422 `validation_failed` ("is required"); a wrong type, a
+/// malformed value or an unknown field is 400 `invalid_request`; both carry
+/// `errors[{field, message}]` with the dotted JSON path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(ErrorCode::InvalidRequest).detail("A JSON body is required."));
@@ -80,17 +83,61 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let message = strip_position(&inner.to_string());
-        let field = if path == "." { String::new() } else { path };
-        if field.is_empty() || inner.is_syntax() || inner.is_eof() {
-            ApiError::new(ErrorCode::InvalidRequest).detail(format!(
-                "The body is not valid JSON for this request: {message}."
-            ))
-        } else {
-            ApiError::new(ErrorCode::InvalidRequest)
-                .with_errors(vec![FieldError { field, message }])
+        let message = humanise(&strip_position(&inner.to_string()));
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(ErrorCode::InvalidRequest)
+                .detail(format!("The body is not valid JSON: {message}."));
         }
+        let parent = if path == "." { String::new() } else { path };
+        if let Some(missing) = missing_field(&message) {
+            let field = if parent.is_empty() {
+                missing.to_owned()
+            } else {
+                format!("{parent}.{missing}")
+            };
+            return ApiError::new(ErrorCode::ValidationFailed).with_errors(vec![FieldError {
+                field,
+                message: "is required".into(),
+            }]);
+        }
+        if parent.is_empty() {
+            return ApiError::new(ErrorCode::InvalidRequest).detail(format!(
+                "The body must be a JSON object of this request's fields: {message}."
+            ));
+        }
+        ApiError::new(ErrorCode::InvalidRequest).with_errors(vec![FieldError {
+            field: parent,
+            message,
+        }])
     })
+}
+
+/// The field named by serde's "missing field `x`".
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Says "an integer" where serde names a Rust type, and explains chrono's terse
+/// date and time errors.
+fn humanise(message: &str) -> String {
+    let mut m = message.to_owned();
+    for ty in ["i16", "i32", "i64", "u16", "u32", "u64", "usize"] {
+        m = m.replace(&format!("expected {ty}"), "expected an integer");
+    }
+    m = m.replace("expected f64", "expected a number");
+    if [
+        "premature end of input",
+        "input contains invalid characters",
+        "trailing input",
+        "input is out of range",
+        "input is not enough for unique date and time",
+    ]
+    .iter()
+    .any(|chrono| m.starts_with(chrono))
+    {
+        m = format!("{m}: use YYYY-MM-DD for dates and RFC 3339 with an offset for times (2026-07-19T09:00:00+07:00)");
+    }
+    m
 }
 
 /// serde_json appends "at line 1 column 5"; the field path already says where.
@@ -207,6 +254,29 @@ mod tests {
         assert!(serde_json::to_string(&err.problem())
             .unwrap()
             .contains("unknown field `role`"));
+    }
+
+    #[test]
+    fn missing_field_is_422_naming_it() {
+        let err = parse_json::<Body>(br#"{}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        let body = serde_json::to_value(err.problem()).unwrap();
+        assert_eq!(
+            body["errors"],
+            serde_json::json!([{"field": "name", "message": "is required"}])
+        );
+        let err = parse_json::<Body>(br#"{"name":"ab","scheme":{}}"#).unwrap_err();
+        let body = serde_json::to_value(err.problem()).unwrap();
+        assert_eq!(body["errors"][0]["field"], "scheme.training_idr");
+    }
+
+    #[test]
+    fn type_errors_speak_json_not_rust() {
+        let err =
+            parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":"3"}}"#).unwrap_err();
+        let body = serde_json::to_string(&err.problem()).unwrap();
+        assert!(body.contains("expected an integer"), "{body}");
+        assert!(!body.contains("i64"), "{body}");
     }
 
     #[test]

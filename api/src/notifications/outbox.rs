@@ -20,7 +20,7 @@ use crate::{
     db::schema::notifications,
     integrations::notify::{NotifyAdapter, OutgoingMessage},
     notifications::templates::Message,
-    pagination::{Cursor, Page, PageRequest},
+    pagination::{Page, SeqCursor},
 };
 
 /// Delivery channel.
@@ -330,38 +330,40 @@ impl From<Notification> for NotificationView {
     }
 }
 
-/// Lists messages newest first, optionally for one recipient.
+/// Lists messages newest first (in the order they were queued, whatever the
+/// sandbox clock said), optionally for one recipient.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     recipient: Option<&str>,
-    page: PageRequest,
+    limit: i64,
+    after: Option<SeqCursor>,
 ) -> QueryResult<Page<NotificationView>> {
     let mut query = notifications::table
-        .select(Notification::as_select())
-        .order((notifications::created_at.desc(), notifications::id.desc()))
-        .limit(page.fetch_limit())
+        .select((Notification::as_select(), notifications::seq))
+        .order(notifications::seq.desc())
+        .limit(limit + 1)
         .into_boxed();
     if let Some(r) = recipient {
         query = query.filter(notifications::recipient.eq(r.to_owned()));
     }
-    if let Some(after) = page.after {
-        query = query.filter(
-            notifications::created_at
-                .lt(after.created_at)
-                .or(notifications::created_at
-                    .eq(after.created_at)
-                    .and(notifications::id.lt(after.id))),
-        );
+    if let Some(SeqCursor(seq)) = after {
+        query = query.filter(notifications::seq.lt(seq));
     }
-    let rows = query.load(conn).await?;
-    Ok(page.page(
-        rows,
-        |n| Cursor {
-            created_at: n.created_at,
-            id: n.id,
-        },
-        NotificationView::from,
-    ))
+    let mut rows: Vec<(Notification, i64)> = query.load(conn).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(|(_, seq)| SeqCursor(*seq).encode())
+    } else {
+        None
+    };
+    Ok(Page {
+        data: rows
+            .into_iter()
+            .map(|(n, _)| NotificationView::from(n))
+            .collect(),
+        next_cursor,
+    })
 }
 
 #[cfg(test)]

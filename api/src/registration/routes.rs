@@ -8,7 +8,10 @@ use crate::{
     app::AppState,
     auth::Authenticated,
     error::{ApiResult, Problem},
-    http::{image::ONE_MIB, ImageBody, JsonBody},
+    http::{
+        image::{ImageUpload, ONE_MIB},
+        ImageBody, JsonBody,
+    },
 };
 
 /// Checks NIK, KK number and date of birth against the population registry
@@ -63,7 +66,7 @@ pub async fn put_profile(
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes (image/png also accepted)"),
+    request_body(description = "The raw JPEG or PNG bytes (at most 1 MiB)", content((ImageUpload = "image/jpeg"), (ImageUpload = "image/png"))),
     responses(
         (status = 204, description = "Stored"),
         (status = 413, description = "`payload_too_large` (over 1 MiB)", body = Problem, content_type = "application/problem+json"),
@@ -86,7 +89,7 @@ pub async fn put_ktp_photo(
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes"),
+    request_body(description = "The raw JPEG or PNG selfie (at most 1 MiB)", content((ImageUpload = "image/jpeg"), (ImageUpload = "image/png"))),
     responses(
         (status = 200, body = FaceEnrollmentView),
         (status = 409, description = "`registration_locked` (after the first application)", body = Problem, content_type = "application/problem+json"),

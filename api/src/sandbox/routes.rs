@@ -88,7 +88,8 @@ pub struct InboxQuery {
     pub recipient: Option<String>,
 }
 
-/// Messages the server queued (would have sent), newest first, with their
+/// Messages the server queued (would have sent), newest first in the order they
+/// were queued (also after the clock was moved back), with their
 /// template `data` (codes, tokens) so apps can complete flows without a mailbox.
 #[utoipa::path(
     tag = "sandbox",
@@ -104,10 +105,10 @@ pub async fn notifications(
     filter: web::Query<InboxQuery>,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = page.parse()?;
+    let (limit, after) = page.parse_seq()?;
     let recipient = filter.recipient.as_deref().map(normalise_recipient);
     let mut conn = state.db.get().await?;
-    let list = outbox::list(&mut conn, recipient.as_deref(), page).await?;
+    let list = outbox::list(&mut conn, recipient.as_deref(), limit, after).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 

@@ -12,13 +12,14 @@
 
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /src
-# The whole workspace: api/Cargo.toml names the test target under tests/, and the
-# migrations are embedded at compile time. No libpq or OpenSSL is needed (rustls,
+# The whole workspace (api/ and bench/ are members; api/Cargo.toml names the test
+# target under tests/), and the migrations, embedded at compile time. No libpq or OpenSSL is needed (rustls,
 # pure-Rust PostgreSQL driver); ring only needs the C compiler the image has.
 COPY Cargo.toml Cargo.lock ./
 COPY api ./api
 COPY migrations ./migrations
 COPY tests ./tests
+COPY bench ./bench
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p prakerja-api \

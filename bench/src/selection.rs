@@ -7,6 +7,12 @@
 //! Each argument is an applicant count; the quota is 10% of it (a realistic
 //! wave), and `--quota-all` makes every applicant a winner (the worst case for
 //! the writes). DATABASE_URL names the server (default local trust auth).
+//! `bash bench/run.sh` is the one-command runner; bench/README.md says what
+//! the figures mean.
+//!
+//! After each run the outcome is checked (nothing left pending, one card,
+//! one balanced credit and one notification per winner), so a faster run
+//! that drops work fails here instead of looking good.
 
 use std::{collections::HashMap, time::Instant};
 
@@ -28,6 +34,52 @@ fn url_for(db: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(&server_url())?;
     url.set_path(&format!("/{db}"));
     Ok(url.to_string())
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux only).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Starts the peak-memory count afresh, so each size reports its own peak.
+fn reset_peak_rss() {
+    // "5" resets VmHWM (Linux >= 4.0); elsewhere the peak is cumulative.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Fails unless the run left the wave in the state selection promises.
+async fn check_outcome(
+    conn: &mut AsyncPgConnection,
+    n: usize,
+    selected: i64,
+    not_selected: i64,
+) -> anyhow::Result<()> {
+    let count = |sql: &'static str| diesel::dsl::sql::<diesel::sql_types::BigInt>(sql);
+    let checks: [(&str, &str, i64); 6] = [
+        ("pending applications", "(SELECT count(*) FROM applications WHERE status = 'pending')", 0),
+        ("selected applications", "(SELECT count(*) FROM applications WHERE status = 'selected')", selected),
+        ("not selected applications", "(SELECT count(*) FROM applications WHERE status = 'not_selected')", not_selected),
+        ("cards", "(SELECT count(*) FROM cards)", selected),
+        ("beneficiary notifications", "(SELECT count(*) FROM notifications WHERE template = 'beneficiary_selected')", selected),
+        (
+            "balanced credit entries",
+            "(SELECT count(*) FROM (SELECT e.id FROM journal_entries e JOIN ledger_postings p ON p.entry_id = e.id \
+              WHERE e.kind = 'credit' GROUP BY e.id HAVING sum(p.amount_idr) = 0 AND count(*) = 2) AS t)",
+            selected,
+        ),
+    ];
+    for (what, sql, want) in checks {
+        let got: i64 = diesel::dsl::select(count(sql)).get_result(conn).await?;
+        anyhow::ensure!(got == want, "{what}: {got}, expected {want}");
+    }
+    anyhow::ensure!(
+        selected + not_selected == n as i64,
+        "{selected} + {not_selected} decided of {n}"
+    );
+    Ok(())
 }
 
 fn random_bytes(rng: &mut impl RngCore, n: usize) -> Vec<u8> {
@@ -170,6 +222,8 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
     seed(&mut conn, &state, batch, n).await?;
     conn.batch_execute("ANALYZE").await?;
     let seeded = started.elapsed();
+    // What the run itself holds (the seeding's buffers are gone by now).
+    reset_peak_rss();
     let started = Instant::now();
     // The run is audited: it needs an admin (the audit row's actor).
     let admin_id = Uuid::new_v4();
@@ -193,8 +247,11 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
     let took = started.elapsed();
+    check_outcome(&mut conn, n, result.selected, result.not_selected).await?;
+    let rss = peak_rss_mib().map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MiB"));
     println!(
-        "selection: {n:>8} applicants, quota {quota:>8}: {:>7.2} s  ({} selected, {} not selected; seeding took {:.1} s)",
+        "selection: {n:>8} applicants, quota {quota:>8}: {:>7.2} s  ({} selected, {} not selected; \
+         seeding took {:.1} s; peak RSS of the run {rss})",
         took.as_secs_f64(),
         result.selected,
         result.not_selected,

@@ -158,8 +158,15 @@ pub async fn credit_new_cards(
     if card_ids.is_empty() {
         return Ok(());
     }
-    let accounts: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();
-    let entries: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();
+    // Fresh ids in ascending order (like `card_ids`, when the caller sorts
+    // them): each index then fills page by page instead of at random places.
+    let fresh_sorted = || {
+        let mut ids: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let accounts = fresh_sorted();
+    let entries = fresh_sorted();
     let references: Vec<String> = card_ids.iter().map(Uuid::to_string).collect();
     diesel::sql_query(
         "INSERT INTO ledger_accounts (id, kind, card_id, balance_idr, created_at) \

@@ -97,45 +97,55 @@ pub async fn enqueue(
     Ok(id)
 }
 
-/// Queues many messages in one statement (selection notifies every beneficiary
-/// of a wave at once). Same contract as [`enqueue`].
+/// Messages rendered and inserted per statement by [`enqueue_many`].
+const ENQUEUE_CHUNK: usize = 10_000;
+
+/// Queues many messages with a few set-based statements, in the order given
+/// (selection notifies every beneficiary of a wave at once). Same contract as
+/// [`enqueue`]. Messages are rendered a chunk at a time, so the memory this
+/// holds stays bounded however many there are.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
     messages: &[(Channel, String, Message)],
 ) -> QueryResult<usize> {
     use diesel::sql_types::{Array, Jsonb, Nullable, Text, Uuid as SqlUuid};
-    if messages.is_empty() {
-        return Ok(0);
+    let mut queued = 0;
+    for chunk in messages.chunks(ENQUEUE_CHUNK) {
+        let mut ids = Vec::with_capacity(chunk.len());
+        let mut channels = Vec::with_capacity(chunk.len());
+        let mut recipients = Vec::with_capacity(chunk.len());
+        let mut templates = Vec::with_capacity(chunk.len());
+        let mut subjects = Vec::with_capacity(chunk.len());
+        let mut bodies = Vec::with_capacity(chunk.len());
+        let mut data = Vec::with_capacity(chunk.len());
+        for (channel, recipient, message) in chunk {
+            let rendered = message.render(*channel);
+            ids.push(Uuid::new_v4());
+            channels.push(channel.as_str());
+            recipients.push(recipient.as_str());
+            templates.push(rendered.template);
+            subjects.push(rendered.subject);
+            bodies.push(rendered.body);
+            data.push(rendered.data);
+        }
+        queued += diesel::sql_query(
+            "INSERT INTO notifications (id, channel, recipient, template, subject, body, data, next_attempt_at, created_at) \
+             SELECT i, c, r, t, s, b, d, $8, $8 \
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS x(i, c, r, t, s, b, d)",
+        )
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&channels)
+        .bind::<Array<Text>, _>(&recipients)
+        .bind::<Array<Text>, _>(&templates)
+        .bind::<Array<Nullable<Text>>, _>(&subjects)
+        .bind::<Array<Text>, _>(&bodies)
+        .bind::<Array<Jsonb>, _>(&data)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await?;
     }
-    let mut ids = Vec::with_capacity(messages.len());
-    let (mut channels, mut recipients, mut templates) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut subjects, mut bodies, mut data) = (Vec::new(), Vec::new(), Vec::new());
-    for (channel, recipient, message) in messages {
-        let rendered = message.render(*channel);
-        ids.push(Uuid::new_v4());
-        channels.push(channel.as_str());
-        recipients.push(recipient.as_str());
-        templates.push(rendered.template);
-        subjects.push(rendered.subject);
-        bodies.push(rendered.body);
-        data.push(rendered.data);
-    }
-    diesel::sql_query(
-        "INSERT INTO notifications (id, channel, recipient, template, subject, body, data, next_attempt_at, created_at) \
-         SELECT i, c, r, t, s, b, d, $8, $8 \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS x(i, c, r, t, s, b, d)",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Text>, _>(&channels)
-    .bind::<Array<Text>, _>(&recipients)
-    .bind::<Array<Text>, _>(&templates)
-    .bind::<Array<Nullable<Text>>, _>(&subjects)
-    .bind::<Array<Text>, _>(&bodies)
-    .bind::<Array<Jsonb>, _>(&data)
-    .bind::<Timestamptz, _>(now)
-    .execute(conn)
-    .await
+    Ok(queued)
 }
 
 /// Claims up to `limit` due messages for this worker (marks them `sending`).

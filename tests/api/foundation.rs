@@ -425,7 +425,10 @@ async fn invalid_sandbox_clock_body_is_refused() {
     // A missing field is a validation failure naming the field.
     let res = app.put(CLOCK, None, &json!({})).await;
     let body = assert_problem_contract(res, 422, "validation_failed").await;
-    assert_eq!(body["errors"], json!([{"field": "now", "message": "is required"}]));
+    assert_eq!(
+        body["errors"],
+        json!([{"field": "now", "message": "is required"}])
+    );
     let (_, overridden) = read_clock(&app.client, &app.address).await;
     assert!(!overridden, "nothing was applied");
 }

@@ -17,6 +17,7 @@ use super::{
     secrets::{self, SecretHasher},
 };
 use crate::{
+    audit::{self, Action, Event, Origin},
     db::schema::otp_challenges,
     error::{ApiError, ErrorCode},
     ratelimit,
@@ -208,18 +209,18 @@ pub async fn resend(
 pub enum Verdict {
     /// Right code: the challenge is consumed.
     Accepted(Challenge),
-    /// Refused; `locked_now` when this guess used up the challenge's attempts.
-    Refused {
-        error: ApiError,
-        account: Uuid,
-        locked_now: bool,
-    },
+    /// Refused, with the answer to give.
+    Refused(ApiError),
 }
 
 /// Checks a code. Call inside a transaction and commit whatever the verdict.
+/// `account` is the logged-in caller, if any (the challenge must be theirs); the
+/// guess that uses up a challenge's attempts is audited here, once for every purpose.
+#[allow(clippy::too_many_arguments)]
 pub async fn verify(
     conn: &mut AsyncPgConnection,
     hasher: &SecretHasher,
+    origin: &Origin,
     id: Uuid,
     purpose: Purpose,
     account: Option<Uuid>,
@@ -227,11 +228,7 @@ pub async fn verify(
     now: DateTime<Utc>,
 ) -> Result<Verdict, ApiError> {
     let c = lock(conn, id, purpose, account).await?;
-    let refuse = |error: ApiError| Verdict::Refused {
-        error,
-        account: c.account_id,
-        locked_now: false,
-    };
+    let refuse = Verdict::Refused;
     if let Err(e) = usable(&c) {
         return Ok(refuse(e));
     }
@@ -269,9 +266,16 @@ pub async fn verify(
         .execute(conn)
         .await?;
     ratelimit::record(conn, &wrong_bucket(c.account_id), now).await?;
-    Ok(Verdict::Refused {
-        error: ApiError::new(ErrorCode::OtpInvalid).detail("The code is wrong."),
-        account: c.account_id,
-        locked_now,
-    })
+    if locked_now {
+        let event = Event {
+            actor_id: account,
+            subject_id: Some(c.account_id),
+            action: Action::OtpLockedOut,
+            reason: None,
+        };
+        audit::record(conn, now, origin, event).await?;
+    }
+    Ok(Verdict::Refused(
+        ApiError::new(ErrorCode::OtpInvalid).detail("The code is wrong."),
+    ))
 }

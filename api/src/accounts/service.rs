@@ -370,6 +370,7 @@ pub async fn verify_login(
             match otp::verify(
                 conn,
                 &state.secrets,
+                &caller.origin,
                 challenge_id,
                 Purpose::Login,
                 None,
@@ -378,22 +379,7 @@ pub async fn verify_login(
             )
             .await?
             {
-                Verdict::Refused {
-                    error,
-                    account,
-                    locked_now,
-                } => {
-                    if locked_now {
-                        audit::record(
-                            conn,
-                            now,
-                            &caller.origin,
-                            Event::about(account, Action::OtpLockedOut),
-                        )
-                        .await?;
-                    }
-                    Ok(Err(error))
-                }
+                Verdict::Refused(error) => Ok(Err(error)),
                 Verdict::Accepted(challenge) => {
                     let account = model::find_for_update(conn, challenge.account_id).await?;
                     if account.blocked() {
@@ -978,6 +964,7 @@ pub async fn verify_phone(
             match otp::verify(
                 conn,
                 &state.secrets,
+                &caller.origin,
                 challenge_id,
                 Purpose::Phone,
                 Some(who.account_id),
@@ -986,22 +973,7 @@ pub async fn verify_phone(
             )
             .await?
             {
-                Verdict::Refused {
-                    error,
-                    account,
-                    locked_now,
-                } => {
-                    if locked_now {
-                        audit::record(
-                            conn,
-                            now,
-                            &caller.origin,
-                            Event::own(account, Action::OtpLockedOut),
-                        )
-                        .await?;
-                    }
-                    Ok(Err(error))
-                }
+                Verdict::Refused(error) => Ok(Err(error)),
                 Verdict::Accepted(challenge) => {
                     use crate::db::schema::accounts;
                     // The rule is checked again: the situation may have changed since the code was sent.

@@ -1,6 +1,6 @@
 //! Reading a participant's card and its transactions.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -128,9 +128,7 @@ pub async fn beneficiary_in_year_of(
         .first(conn)
         .await
         .optional()?;
-    Ok(issued.is_some_and(|at| {
-        jakarta_date(at).format("%Y").to_string() == today.format("%Y").to_string()
-    }))
+    Ok(issued.is_some_and(|at| jakarta_date(at).year() == today.year()))
 }
 
 /// `GET /v1/me/card/transactions`: the card's postings, newest first.

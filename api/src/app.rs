@@ -1,8 +1,7 @@
-//! Builds the actix application: shared state, middleware, routes and the
-//! OpenAPI document (collected from the same route registrations, so the
-//! document cannot list a route the service does not have).
-
-use std::sync::Arc;
+//! Builds the actix application: middleware, routes and the OpenAPI document
+//! (collected from the same route registrations, so the document cannot list a
+//! route the service does not have). Only `server` and `main` import this file;
+//! the shared state lives below the domains, in `state`.
 
 use actix_cors::Cors;
 use actix_web::{
@@ -21,43 +20,12 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    accounts::{self, password::PasswordHasher, secrets::SecretHasher},
-    admin,
-    auth::{jwt::TokenIssuer, middleware::authenticate},
-    batches, card,
-    clock::Clock,
+    accounts, admin, batches, card,
     config::Settings,
-    crypto::{BlindIndex, PiiCipher},
-    db::DbPool,
-    http::{fallback, request_context::request_context},
-    integrations::notify::NotifyAdapter,
-    integrations::{face::FaceAdapter, registry::RegistryAdapter},
+    http::{authenticate::authenticate, fallback, request_context::request_context},
     registration, sandbox, service,
+    state::AppState,
 };
-
-/// Everything a handler or job needs, shared by all workers.
-pub struct AppState {
-    pub db: DbPool,
-    pub settings: Arc<Settings>,
-    pub clock: Clock,
-    pub notifier: NotifyAdapter,
-    /// Shared client for outside services (timeouts set from the settings).
-    pub http: reqwest::Client,
-    /// Access-token signing and checking.
-    pub tokens: TokenIssuer,
-    /// Keyed hashing of codes and tokens.
-    pub secrets: SecretHasher,
-    /// argon2id on a bounded blocking pool.
-    pub passwords: PasswordHasher,
-    /// Encryption of personal data at rest.
-    pub pii: PiiCipher,
-    /// Keyed blind indexes for look-ups of encrypted values.
-    pub blind: BlindIndex,
-    /// Population registry adapter.
-    pub registry: RegistryAdapter,
-    /// Face service adapter.
-    pub face: FaceAdapter,
-}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -75,6 +75,8 @@ error_codes! {
     OtpExpired => (401, "otp_expired", "The code has expired"),
     OtpAttemptsExceeded => (429, "otp_attempts_exceeded", "Too many wrong codes"),
     OtpResendLimit => (429, "otp_resend_limit", "Too many codes requested"),
+    // OTP module: the purchase code's own send budget (API.md Purchases, further rules)
+    OtpSendLimit => (429, "otp_send_limit", "Too many codes sent"),
     RefreshTokenInvalid => (401, "refresh_token_invalid", "The refresh token is invalid"),
     RefreshTokenReused => (401, "refresh_token_reused", "The refresh token was already used"),
     PhoneChangeNotAllowed => (403, "phone_change_not_allowed", "The phone number cannot be changed"),
@@ -104,6 +106,8 @@ error_codes! {
     SelectionDone => (409, "selection_done", "Selection has already run"),
     SelectionInProgress => (409, "selection_in_progress", "Selection is running"),
     CardNotFound => (404, "card_not_found", "No card"),
+    // Ledger: a card debit its balance cannot cover (purchases, API.md)
+    InsufficientBalance => (409, "insufficient_balance", "The balance does not cover the price"),
 }
 
 impl fmt::Display for ErrorCode {

@@ -22,9 +22,19 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    db::{schema::idempotency_keys, DbPool},
+    db::{schema::idempotency_keys, text_enum, DbPool},
     error::{ApiError, ErrorCode},
 };
+
+text_enum! {
+    /// Where a key's request is.
+    pub enum KeyState {
+        /// Claimed under a lease by the request that runs it.
+        InProgress => "in_progress",
+        /// Its answer is stored and replayed.
+        Completed => "completed",
+    }
+}
 
 /// Keys are kept at least this long (API.md: at least 24 hours).
 pub const RETENTION: TimeDelta = TimeDelta::hours(48);
@@ -61,7 +71,7 @@ fn parse_header(value: Option<&header::HeaderValue>) -> Result<IdempotencyKey, A
 #[derive(Queryable)]
 struct StoredKey {
     request_hash: Vec<u8>,
-    state: String,
+    state: KeyState,
     response_status: Option<i16>,
     response_content_type: Option<String>,
     response_body: Option<Vec<u8>>,
@@ -123,7 +133,7 @@ where
         .map_err(|_| ApiError::internal(anyhow::anyhow!("response body could not be buffered")))?;
     diesel::update(target)
         .set((
-            idempotency_keys::state.eq("completed"),
+            idempotency_keys::state.eq(KeyState::Completed),
             idempotency_keys::response_status.eq(status.as_u16() as i16),
             idempotency_keys::response_content_type.eq(&content_type),
             idempotency_keys::response_body.eq(bytes.as_ref()),
@@ -147,7 +157,7 @@ async fn claim(
             idempotency_keys::route.eq(route),
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(hash),
-            idempotency_keys::state.eq("in_progress"),
+            idempotency_keys::state.eq(KeyState::InProgress),
             idempotency_keys::locked_until.eq(now + LEASE),
             idempotency_keys::created_at.eq(now),
         ))
@@ -174,7 +184,7 @@ async fn claim(
             "This Idempotency-Key was first used with a different request; use a new key.",
         ));
     }
-    if stored.state == "completed" {
+    if stored.state == KeyState::Completed {
         let status = stored
             .response_status
             .and_then(|s| StatusCode::from_u16(s as u16).ok())
@@ -193,7 +203,7 @@ async fn claim(
         let taken = diesel::update(
             idempotency_keys::table
                 .find((caller, route, key))
-                .filter(idempotency_keys::state.eq("in_progress"))
+                .filter(idempotency_keys::state.eq(KeyState::InProgress))
                 .filter(idempotency_keys::locked_until.lt(now)),
         )
         .set(idempotency_keys::locked_until.eq(now + LEASE))

@@ -1,8 +1,11 @@
 //! prakerja-api: the backend of the Kartu Prakerja programme.
 //!
-//! Layout: `app` wires routes and middleware; `config`, `db`, `clock`, `error`,
-//! `http`, `pagination`, `ratelimit`, `idempotency` and `notifications` are the
-//! shared mechanisms; one folder per domain holds its routes, model and rules.
+//! Layout: `app` wires routes and middleware (only `server` and `main` import
+//! it); `state` holds what handlers share, below every domain; `config`, `db`,
+//! `clock`, `error`, `http`, `secrets`, `crypto`, `pagination`, `ratelimit`,
+//! `idempotency`, `audit` and `notifications` are the shared mechanisms; `otp`
+//! and `card::ledger` are the shared domain services later flows build on; one
+//! folder per domain holds its routes, model, rules and views.
 
 pub mod accounts;
 pub mod admin;
@@ -22,10 +25,13 @@ pub mod identity;
 pub mod integrations;
 pub mod jobs;
 pub mod notifications;
+pub mod otp;
 pub mod pagination;
 pub mod ratelimit;
 pub mod registration;
 pub mod sandbox;
+pub mod secrets;
 pub mod server;
 pub mod service;
+pub mod state;
 pub mod telemetry;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use prakerja_api::{app, config::Settings, db, server::Application, telemetry};
+use prakerja_api::{accounts::signup, app, config::Settings, db, server::Application, telemetry};
 
 #[derive(Parser)]
 #[command(name = "prakerja-api", version, about = "Kartu Prakerja backend")]
@@ -62,8 +62,9 @@ async fn create_admin(
         }
     };
     db::run_migrations(settings.database_url()).await?;
-    let state = prakerja_api::server::build_state(settings).await?;
-    let id = prakerja_api::accounts::service::create_admin(&state, email, &password)
+    let state = prakerja_api::state::AppState::build(settings).await?;
+    let now = state.clock.now();
+    let id = signup::create_admin(&state.db, &state.passwords, now, email, &password)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
     tracing::info!(%id, "admin account created");

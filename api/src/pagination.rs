@@ -4,6 +4,10 @@
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
+use diesel::{
+    sql_types::{Timestamptz, Uuid as SqlUuid},
+    BoolExpressionMethods, Expression, ExpressionMethods,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -62,6 +66,25 @@ impl Cursor {
         })
     }
 }
+
+/// The rows after `cursor` in a list ordered by `(time, id)` newest first:
+/// `time < c.time OR (time = c.time AND id < c.id)`. The one cursor filter of
+/// every such list, so a page boundary between two rows of the same instant
+/// neither repeats nor skips a row.
+pub fn before<T, I>(time: T, id: I, cursor: Cursor) -> Before<T, I>
+where
+    T: ExpressionMethods + Copy + Expression<SqlType = Timestamptz>,
+    I: ExpressionMethods + Expression<SqlType = SqlUuid>,
+{
+    time.lt(cursor.created_at)
+        .or(time.eq(cursor.created_at).and(id.lt(cursor.id)))
+}
+
+/// The expression [`before`] builds.
+pub type Before<T, I> = diesel::dsl::Or<
+    diesel::dsl::Lt<T, DateTime<Utc>>,
+    diesel::dsl::And<diesel::dsl::Eq<T, DateTime<Utc>>, diesel::dsl::Lt<I, Uuid>>,
+>;
 
 /// Validated paging request.
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,8 @@
 //! with a transaction-scoped advisory lock, so racing requests cannot both take
 //! the last slot.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{dsl::count_star, prelude::*, sql_types::Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -142,27 +144,51 @@ pub async fn hit_all(
     let buckets: Vec<(String, Limit)> =
         buckets.iter().map(|(b, l)| ((*b).to_owned(), *l)).collect();
     conn.transaction(async move |conn| {
-        let mut names: Vec<&str> = buckets.iter().map(|(b, _)| b.as_str()).collect();
-        // A fixed lock order, so two requests locking the same buckets cannot deadlock.
-        names.sort_unstable();
+        let names: Vec<&str> = buckets.iter().map(|(b, _)| b.as_str()).collect();
+        lock_all(conn, &names).await?;
+        let limits: Vec<(&str, Limit)> = buckets.iter().map(|(b, l)| (b.as_str(), *l)).collect();
+        if let Err(e) = check_all(conn, &limits, now).await? {
+            return Ok(Err(e));
+        }
         for name in names {
-            lock_bucket(conn, name).await?;
-        }
-        let mut wait: Option<u64> = None;
-        for (bucket, limit) in &buckets {
-            if let Err(e) = check(conn, bucket, *limit, now).await? {
-                wait = Some(wait.unwrap_or(0).max(e.retry_after_secs));
-            }
-        }
-        if let Some(retry_after_secs) = wait {
-            return Ok(Err(Exceeded { retry_after_secs }));
-        }
-        for (bucket, _) in &buckets {
-            record(conn, bucket, now).await?;
+            record(conn, name, now).await?;
         }
         Ok(Ok(()))
     })
     .await
+}
+
+/// Serialises every request on these buckets until the caller's transaction
+/// ends (call inside one). The locks are taken in one fixed order, so two
+/// requests locking the same buckets cannot deadlock; callers that also lock
+/// rows take these first, so no path waits for a bucket while holding a row.
+pub async fn lock_all(conn: &mut AsyncPgConnection, buckets: &[&str]) -> QueryResult<()> {
+    let mut names: Vec<&str> = buckets.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        lock_bucket(conn, name).await?;
+    }
+    Ok(())
+}
+
+/// Whether every bucket has room, without counting an event; when some are
+/// full, says when the last of them frees up.
+pub async fn check_all(
+    conn: &mut AsyncPgConnection,
+    buckets: &[(&str, Limit)],
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
+    let mut wait: Option<u64> = None;
+    for (bucket, limit) in buckets {
+        if let Err(e) = check(conn, bucket, *limit, now).await? {
+            wait = Some(wait.unwrap_or(0).max(e.retry_after_secs));
+        }
+    }
+    Ok(match wait {
+        Some(retry_after_secs) => Err(Exceeded { retry_after_secs }),
+        None => Ok(()),
+    })
 }
 
 /// Forgets a bucket's events (e.g. failed logins after a successful one).
@@ -206,6 +232,35 @@ pub async fn lockout(
             retry_after_secs: retry_after(until, now),
         })),
         _ => Ok(Ok(())),
+    }
+}
+
+/// The per-IP limit of an anonymous route (API.md: `RATE_LIMIT_IP_PER_MINUTE`,
+/// at least 300 a minute by default, so carrier-grade NAT does not lock out the
+/// thousands of phones behind one address): takes a slot or answers 429
+/// `rate_limited`.
+pub async fn per_ip(
+    conn: &mut AsyncPgConnection,
+    scope: &str,
+    ip: IpAddr,
+    per_minute: u32,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    hit(conn, &ip_bucket(scope, ip), per_ip_limit(per_minute), now)
+        .await?
+        .map_err(ApiError::from)
+}
+
+/// The bucket of [`per_ip`] for `scope`.
+pub fn ip_bucket(scope: &str, ip: IpAddr) -> String {
+    format!("ip:{scope}:{ip}")
+}
+
+/// `per_minute` events in any minute.
+pub fn per_ip_limit(per_minute: u32) -> Limit {
+    Limit {
+        max: i64::from(per_minute),
+        window: TimeDelta::minutes(1),
     }
 }
 

@@ -19,7 +19,7 @@ use std::{collections::HashMap, time::Instant};
 use chrono::{Duration, NaiveDate, Utc};
 use diesel::sql_types::{Array, Bytea, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use prakerja_api::{config::Settings, registration::model::aad, server::build_state};
+use prakerja_api::{config::Settings, crypto::PiiCipher, registration::model::aad};
 use rand::{Rng, RngCore};
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ fn random_bytes(rng: &mut impl RngCore, n: usize) -> Vec<u8> {
 
 async fn seed(
     conn: &mut AsyncPgConnection,
-    state: &prakerja_api::app::AppState,
+    pii: &PiiCipher,
     batch: Uuid,
     n: usize,
 ) -> anyhow::Result<()> {
@@ -112,9 +112,7 @@ async fn seed(
                 let date =
                     NaiveDate::from_ymd_opt(year, rng.gen_range(1..=12), rng.gen_range(1..=28))
                         .unwrap_or_default();
-                state
-                    .pii
-                    .encrypt_str(&date.to_string(), &aad("identities", "birth_date", *id))
+                pii.encrypt_str(&date.to_string(), &aad("identities", "birth_date", *id))
             })
             .collect();
         let niks: Vec<Vec<u8>> = (0..m).map(|_| random_bytes(&mut rng, 32)).collect();
@@ -194,15 +192,13 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
         .await?;
     let url = url_for(&db)?;
     prakerja_api::db::run_migrations(&url).await?;
-    let vars: HashMap<String, String> = [
-        ("APP_ENV", "sandbox"),
-        ("DATABASE_URL", url.as_str()),
-        ("DATABASE_STATEMENT_TIMEOUT_MS", "600000"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let state = build_state(Settings::from_map(&vars)?).await?;
+    let vars: HashMap<String, String> = [("APP_ENV", "sandbox"), ("DATABASE_URL", url.as_str())]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    // The run needs only a connection (a direct one: no statement timeout) and
+    // the PII cipher: no web app, no pool.
+    let pii = Settings::from_map(&vars)?.pii_keys.cipher();
     let mut conn = AsyncPgConnection::establish(&url).await?;
     let quota = if quota_all { n } else { (n / 10).max(1) };
     let batch = Uuid::new_v4();
@@ -219,7 +215,7 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
     .execute(&mut conn)
     .await?;
     let started = Instant::now();
-    seed(&mut conn, &state, batch, n).await?;
+    seed(&mut conn, &pii, batch, n).await?;
     // A wave's applications arrive over weeks, so by selection day autovacuum
     // has visited them: vacuum now, rather than let autovacuum (and the first
     // reads setting hint bits) run inside the measurement, and checkpoint so
@@ -247,13 +243,11 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
         session_id: Uuid::new_v4(),
         role: prakerja_api::auth::Role::Admin,
     };
-    let caller = prakerja_api::accounts::service::Caller {
-        ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        origin: prakerja_api::audit::Origin::default(),
-    };
-    let result = prakerja_api::batches::selection::run(&state, &caller, &pmo, batch)
-        .await
-        .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
+    let caller = prakerja_api::http::Caller::internal();
+    let result =
+        prakerja_api::batches::selection::run(&mut conn, &pii, &caller, &pmo, batch, Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
     let took = started.elapsed();
     check_outcome(&mut conn, n, result.selected, result.not_selected).await?;
     let rss = peak_rss_mib().map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MiB"));
@@ -266,7 +260,6 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
         seeded.as_secs_f64()
     );
     drop(conn);
-    drop(state);
     admin
         .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .await?;

@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use prakerja_api::{app::AppState, config::Settings, server::Application};
+use prakerja_api::{config::Settings, server::Application, state::AppState};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;

@@ -13,3 +13,4 @@ mod idempotency;
 mod outbox;
 mod ratelimit;
 mod registration;
+mod vocabularies;

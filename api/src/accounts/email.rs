@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::{error::ApiError, notifications::channel::mask_email};
+
 /// A syntactically valid, normalised email address.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -20,6 +22,11 @@ impl Email {
         Ok(Email(email))
     }
 
+    /// Parses the request field `email`: 422 `validation_failed` naming it otherwise.
+    pub fn parse_field(raw: &str) -> Result<Email, ApiError> {
+        Email::parse(raw).map_err(|m| ApiError::field("email", m))
+    }
+
     /// The normalised address.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -28,17 +35,6 @@ impl Email {
     /// For display to someone who must not learn the address: `b***@example.com`.
     pub fn masked(&self) -> String {
         mask_email(&self.0)
-    }
-}
-
-/// Masks the local part of an address, keeping its first character.
-pub fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
     }
 }
 
@@ -69,8 +65,7 @@ mod tests {
     }
 
     #[test]
-    fn masks_the_local_part() {
-        assert_eq!(mask_email("budi@example.com"), "b***@example.com");
+    fn debug_shows_the_masked_address() {
         assert_eq!(
             format!("{:?}", Email::parse("budi@example.com").unwrap()),
             "Email(b***@example.com)"

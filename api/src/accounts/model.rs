@@ -1,4 +1,4 @@
-//! Account rows and their queries.
+//! Account, single-use token, session and refresh-token rows and their queries.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,8 +6,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::{
+    auth::Role,
     crypto::PiiCipher,
-    db::schema::{account_tokens, accounts, sessions},
+    db::{
+        schema::{account_tokens, accounts, refresh_tokens, sessions},
+        text_enum,
+    },
     error::ApiError,
 };
 
@@ -18,7 +22,7 @@ pub struct Account {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub phone_verified_at: Option<DateTime<Utc>>,
     pub blocked_at: Option<DateTime<Utc>>,
@@ -119,7 +123,7 @@ pub async fn insert(
     id: Uuid,
     email: &str,
     password_hash: &str,
-    role: &str,
+    role: Role,
     verified_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
@@ -155,20 +159,11 @@ pub async fn set_password(
         .map(|_| ())
 }
 
-/// Purposes of single-use email tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
-    EmailVerification,
-    PasswordReset,
-}
-
-impl TokenPurpose {
-    /// Stored value, also the hashing label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenPurpose::EmailVerification => "email_verification",
-            TokenPurpose::PasswordReset => "password_reset",
-        }
+text_enum! {
+    /// Purposes of single-use email tokens (the stored value is also the hashing label).
+    pub enum TokenPurpose {
+        EmailVerification => "email_verification",
+        PasswordReset => "password_reset",
     }
 }
 
@@ -185,7 +180,7 @@ pub async fn insert_token(
     diesel::update(
         account_tokens::table
             .filter(account_tokens::account_id.eq(account_id))
-            .filter(account_tokens::purpose.eq(purpose.as_str()))
+            .filter(account_tokens::purpose.eq(purpose))
             .filter(account_tokens::used_at.is_null()),
     )
     .set(account_tokens::used_at.eq(now))
@@ -195,7 +190,7 @@ pub async fn insert_token(
         .values((
             account_tokens::id.eq(Uuid::new_v4()),
             account_tokens::account_id.eq(account_id),
-            account_tokens::purpose.eq(purpose.as_str()),
+            account_tokens::purpose.eq(purpose),
             account_tokens::token_hash.eq(token_hash),
             account_tokens::expires_at.eq(expires_at),
             account_tokens::created_at.eq(now),
@@ -214,7 +209,7 @@ pub async fn peek_token(
 ) -> QueryResult<Option<Uuid>> {
     account_tokens::table
         .filter(account_tokens::token_hash.eq(token_hash))
-        .filter(account_tokens::purpose.eq(purpose.as_str()))
+        .filter(account_tokens::purpose.eq(purpose))
         .filter(account_tokens::used_at.is_null())
         .filter(account_tokens::expires_at.gt(now))
         .select(account_tokens::account_id)
@@ -234,7 +229,7 @@ pub async fn consume_token(
     diesel::update(
         account_tokens::table
             .filter(account_tokens::token_hash.eq(token_hash))
-            .filter(account_tokens::purpose.eq(purpose.as_str()))
+            .filter(account_tokens::purpose.eq(purpose))
             .filter(account_tokens::used_at.is_null())
             .filter(account_tokens::expires_at.gt(now)),
     )
@@ -245,25 +240,14 @@ pub async fn consume_token(
     .optional()
 }
 
-/// Why sessions end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    Logout,
-    PasswordChanged,
-    PasswordReset,
-    Blocked,
-    RefreshTokenReused,
-}
-
-impl EndReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            EndReason::Logout => "logout",
-            EndReason::PasswordChanged => "password_changed",
-            EndReason::PasswordReset => "password_reset",
-            EndReason::Blocked => "blocked",
-            EndReason::RefreshTokenReused => "refresh_token_reused",
-        }
+text_enum! {
+    /// Why sessions end.
+    pub enum EndReason {
+        Logout => "logout",
+        PasswordChanged => "password_changed",
+        PasswordReset => "password_reset",
+        Blocked => "blocked",
+        RefreshTokenReused => "refresh_token_reused",
     }
 }
 
@@ -282,10 +266,7 @@ pub async fn end_sessions(
             .filter(sessions::ended_at.is_null())
             .filter(sessions::id.ne(keep)),
     )
-    .set((
-        sessions::ended_at.eq(now),
-        sessions::end_reason.eq(reason.as_str()),
-    ))
+    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
     .execute(conn)
     .await
 }
@@ -302,10 +283,146 @@ pub async fn end_session(
             .find(session_id)
             .filter(sessions::ended_at.is_null()),
     )
-    .set((
-        sessions::ended_at.eq(now),
-        sessions::end_reason.eq(reason.as_str()),
-    ))
+    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
     .execute(conn)
     .await
+}
+
+/// Opens a session row (one login; its refresh tokens form one rotation family).
+pub async fn insert_session(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    account_id: Uuid,
+    ip: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(id),
+            sessions::account_id.eq(account_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+            sessions::ip.eq(ip),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Stores the keyed hash of a session's new refresh token.
+pub async fn insert_refresh_token(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(Uuid::new_v4()),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A refresh token with the state of its session.
+#[derive(Debug, Queryable)]
+pub struct RefreshTokenState {
+    pub token_id: Uuid,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub session_id: Uuid,
+    pub account_id: Uuid,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The refresh token with this hash and its session, locked until the
+/// transaction ends, so two exchanges of one token cannot both rotate it.
+pub async fn lock_refresh_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> QueryResult<Option<RefreshTokenState>> {
+    refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::rotated_at,
+            sessions::id,
+            sessions::account_id,
+            sessions::ended_at,
+            sessions::expires_at,
+        ))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks a refresh token exchanged.
+pub async fn mark_rotated(
+    conn: &mut AsyncPgConnection,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(refresh_tokens::table.find(token_id))
+        .set(refresh_tokens::rotated_at.eq(now))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The session (and its account) a refresh token belongs to.
+pub async fn session_of_refresh_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> QueryResult<Option<(Uuid, Uuid)>> {
+    refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((sessions::id, sessions::account_id))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks the email of an unverified account verified.
+pub async fn mark_email_verified(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .filter(accounts::email_verified_at.is_null())
+        .set((
+            accounts::email_verified_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Makes `sealed` (with its blind index) the account's verified phone.
+pub async fn set_verified_phone(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    sealed: &[u8],
+    index: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::phone_ciphertext.eq(sealed),
+            accounts::phone_index.eq(index),
+            accounts::phone_verified_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

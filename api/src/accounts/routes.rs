@@ -1,38 +1,29 @@
 //! Handlers of the account and session routes: extract, call the flow, answer.
 
-use actix_web::{get, post, put, web, FromRequest, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{get, post, put, web, HttpResponse};
 
 use super::{
-    service::{self, Caller, ResetBy},
-    views::*,
+    login as login_flow, me as me_view, phone, recovery, recovery::ResetBy, sessions, signup,
+    views::*, Deps,
 };
 use crate::{
-    app::AppState,
-    audit::Origin,
     auth::Authenticated,
     error::{ApiResult, Problem},
-    http::{ClientIp, JsonBody, RequestId},
+    http::{Caller, JsonBody},
+    state::AppState,
 };
 
-impl FromRequest for Caller {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let ip = ClientIp::from_request(req, payload);
-        let rid = RequestId::from_request(req, payload);
-        Box::pin(async move {
-            let ClientIp(ip) = ip.await?;
-            let RequestId(request_id) = rid.await?;
-            Ok(Caller {
-                ip,
-                origin: Origin {
-                    ip: Some(ip.to_string()),
-                    request_id: Some(request_id),
-                },
-            })
-        })
+/// What the account flows borrow from the state.
+fn deps(state: &AppState) -> Deps<'_> {
+    Deps {
+        clock: &state.clock,
+        settings: &state.settings,
+        secrets: &state.secrets,
+        passwords: &state.passwords,
+        tokens: &state.tokens,
+        pii: &state.pii,
+        blind: &state.blind,
+        http: &state.http,
     }
 }
 
@@ -57,7 +48,14 @@ pub async fn sign_up(
     caller: Caller,
     body: JsonBody<SignUp>,
 ) -> ApiResult<HttpResponse> {
-    let created = service::sign_up(&state, &caller, &body.0.email, &body.0.password).await?;
+    let created = signup::sign_up(
+        &state.db,
+        deps(&state),
+        &caller,
+        &body.0.email,
+        &body.0.password,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -76,7 +74,8 @@ pub async fn verify_email(
     caller: Caller,
     body: JsonBody<TokenBody>,
 ) -> ApiResult<HttpResponse> {
-    service::verify_email(&state, &caller, &body.0.token).await?;
+    let mut conn = state.db.get().await?;
+    signup::verify_email(&mut conn, deps(&state), &caller, &body.0.token).await?;
     Ok(HttpResponse::Ok().json(EmailVerified {
         email_verified: true,
     }))
@@ -99,7 +98,8 @@ pub async fn resend_verification(
     caller: Caller,
     body: JsonBody<EmailBody>,
 ) -> ApiResult<HttpResponse> {
-    service::resend_verification(&state, &caller, &body.0.email).await?;
+    let mut conn = state.db.get().await?;
+    signup::resend_verification(&mut conn, deps(&state), &caller, &body.0.email).await?;
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
 }
 
@@ -143,8 +143,15 @@ pub async fn login(
         password,
         captcha_token,
     } = body.0;
-    let challenge =
-        service::login(&state, &caller, &email, &password, captcha_token.as_deref()).await?;
+    let challenge = login_flow::login(
+        &state.db,
+        deps(&state),
+        &caller,
+        &email,
+        &password,
+        captcha_token.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(challenge))
 }
 
@@ -168,7 +175,15 @@ pub async fn verify_login(
     caller: Caller,
     body: JsonBody<VerifyCode>,
 ) -> ApiResult<HttpResponse> {
-    let pair = service::verify_login(&state, &caller, body.0.challenge_id, &body.0.code).await?;
+    let mut conn = state.db.get().await?;
+    let pair = login_flow::verify_login(
+        &mut conn,
+        deps(&state),
+        &caller,
+        body.0.challenge_id,
+        &body.0.code,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -189,7 +204,9 @@ pub async fn resend_login(
     caller: Caller,
     body: JsonBody<ResendCode>,
 ) -> ApiResult<HttpResponse> {
-    let challenge = service::resend_login(&state, &caller, body.0.challenge_id).await?;
+    let mut conn = state.db.get().await?;
+    let challenge =
+        login_flow::resend_login(&mut conn, deps(&state), &caller, body.0.challenge_id).await?;
     Ok(HttpResponse::Ok().json(challenge))
 }
 
@@ -210,7 +227,8 @@ pub async fn refresh(
     caller: Caller,
     body: JsonBody<RefreshBody>,
 ) -> ApiResult<HttpResponse> {
-    let pair = service::refresh(&state, &caller, &body.0.refresh_token).await?;
+    let mut conn = state.db.get().await?;
+    let pair = sessions::refresh(&mut conn, deps(&state), &caller, &body.0.refresh_token).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -223,7 +241,8 @@ pub async fn logout(
     caller: Caller,
     body: JsonBody<RefreshBody>,
 ) -> ApiResult<HttpResponse> {
-    service::logout(&state, &caller, &body.0.refresh_token).await?;
+    let mut conn = state.db.get().await?;
+    sessions::logout(&mut conn, deps(&state), &caller, &body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -247,7 +266,8 @@ pub async fn request_password_reset(
     body: JsonBody<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
     let by = ResetBy::parse(&body.0)?;
-    service::request_password_reset(&state, &caller, by).await?;
+    let mut conn = state.db.get().await?;
+    recovery::request_password_reset(&mut conn, deps(&state), &caller, by).await?;
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
 }
 
@@ -268,7 +288,14 @@ pub async fn confirm_password_reset(
     caller: Caller,
     body: JsonBody<PasswordResetConfirm>,
 ) -> ApiResult<HttpResponse> {
-    service::confirm_password_reset(&state, &caller, &body.0.token, &body.0.new_password).await?;
+    recovery::confirm_password_reset(
+        &state.db,
+        deps(&state),
+        &caller,
+        &body.0.token,
+        &body.0.new_password,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -283,7 +310,8 @@ pub async fn confirm_password_reset(
 )]
 #[get("/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::me(&state, &auth.0).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(me_view::me(&mut conn, &state.pii, &auth.0).await?))
 }
 
 /// Changes the password (current and new). The caller's other sessions end.
@@ -305,8 +333,9 @@ pub async fn change_password(
     caller: Caller,
     body: JsonBody<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
-    service::change_password(
-        &state,
+    recovery::change_password(
+        &state.db,
+        deps(&state),
         &caller,
         &auth.0,
         &body.0.current_password,
@@ -337,7 +366,9 @@ pub async fn set_phone(
     state: web::Data<AppState>,
     body: JsonBody<SetPhone>,
 ) -> ApiResult<HttpResponse> {
-    let challenge = service::start_phone_change(&state, &auth.0, &body.0.phone).await?;
+    let mut conn = state.db.get().await?;
+    let challenge =
+        phone::start_phone_change(&mut conn, deps(&state), &auth.0, &body.0.phone).await?;
     Ok(HttpResponse::Accepted().json(challenge))
 }
 
@@ -359,7 +390,15 @@ pub async fn verify_phone(
     caller: Caller,
     body: JsonBody<VerifyCode>,
 ) -> ApiResult<HttpResponse> {
-    let verified =
-        service::verify_phone(&state, &caller, &auth.0, body.0.challenge_id, &body.0.code).await?;
+    let mut conn = state.db.get().await?;
+    let verified = phone::verify_phone(
+        &mut conn,
+        deps(&state),
+        &caller,
+        &auth.0,
+        body.0.challenge_id,
+        &body.0.code,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(verified))
 }

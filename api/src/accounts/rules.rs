@@ -1,4 +1,5 @@
-//! The account rules of DOMAIN.md §1 and API.md as plain values and functions.
+//! The account rules of DOMAIN.md §1 and API.md as plain values and functions
+//! (the OTP limits are the OTP module's: `otp::rules`).
 
 use chrono::TimeDelta;
 
@@ -7,25 +8,6 @@ use crate::{
     ratelimit::Limit,
 };
 
-/// A login or phone code lives 5 minutes.
-pub const OTP_TTL: TimeDelta = TimeDelta::minutes(5);
-/// Wrong guesses allowed per challenge; the next answer is 429 even if right.
-pub const OTP_WRONG_GUESSES_PER_CHALLENGE: i32 = 5;
-/// Resends per account in any 2 hours.
-pub const OTP_RESENDS: Limit = Limit {
-    max: 5,
-    window: TimeDelta::hours(2),
-};
-/// Codes sent per account (all challenges) in any 2 hours.
-pub const OTP_CODES_SENT: Limit = Limit {
-    max: 10,
-    window: TimeDelta::hours(2),
-};
-/// Wrong guesses per account (all challenges) in any 2 hours.
-pub const OTP_WRONG_GUESSES: Limit = Limit {
-    max: 10,
-    window: TimeDelta::hours(2),
-};
 /// Wrong passwords per email: 10 in 15 minutes lock login until 15 minutes after the last.
 pub const LOGIN_FAILURES: Limit = Limit {
     max: 10,
@@ -112,17 +94,6 @@ pub fn parse_phone(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// `+62812****7890`: enough for the owner to recognise, useless to anyone else.
-pub fn mask_phone(phone: &str) -> String {
-    let n = phone.chars().count();
-    if n <= 8 {
-        return "****".to_owned();
-    }
-    let head: String = phone.chars().take(6).collect();
-    let tail: String = phone.chars().skip(n - 4).collect();
-    format!("{head}****{tail}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,10 +129,5 @@ mod tests {
         ] {
             assert!(parse_phone(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn phone_mask_keeps_prefix_and_last_four() {
-        assert_eq!(mask_phone("+6281234567890"), "+62812****7890");
     }
 }

@@ -6,7 +6,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::{auth::Role, identity::Gender};
+use crate::{
+    auth::Role, card::views::Beneficiary, identity::Gender, otp::IssuedCode,
+    registration::views::Registration,
+};
 
 /// `POST /v1/accounts`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -97,6 +100,16 @@ pub struct LoginChallenge {
     #[schema(example = "b***@example.com")]
     pub destination: String,
     pub expires_at: DateTime<Utc>,
+}
+
+impl From<IssuedCode> for LoginChallenge {
+    fn from(code: IssuedCode) -> Self {
+        LoginChallenge {
+            challenge_id: code.challenge_id,
+            destination: code.masked_destination,
+            expires_at: code.expires_at,
+        }
+    }
 }
 
 /// `POST /v1/auth/login/verify` and `POST /v1/me/phone/verify`.
@@ -197,6 +210,16 @@ pub struct PhoneChallenge {
     pub expires_at: DateTime<Utc>,
 }
 
+impl From<IssuedCode> for PhoneChallenge {
+    fn from(code: IssuedCode) -> Self {
+        PhoneChallenge {
+            challenge_id: code.challenge_id,
+            destination: code.masked_destination,
+            expires_at: code.expires_at,
+        }
+    }
+}
+
 /// The number is verified.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PhoneVerified {
@@ -212,29 +235,6 @@ pub struct Flags {
     pub blocked: bool,
     /// "Akun kamu terindikasi melakukan kecurangan": set by repeated failed face checks or an admin.
     pub fraud_suspected: bool,
-}
-
-/// Registration progress (steps in the order of the participant's journey).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Registration {
-    pub complete: bool,
-    #[schema(example = json!(["identity", "phone"]))]
-    pub completed_steps: Vec<&'static str>,
-    #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]))]
-    pub missing_steps: Vec<&'static str>,
-}
-
-/// Card summary once selected.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Beneficiary {
-    pub batch_id: Uuid,
-    /// active or deactivated.
-    #[schema(example = "active")]
-    pub card_status: String,
-    #[schema(example = 1000000)]
-    pub balance_idr: i64,
-    /// Last Asia/Jakarta date for the next purchase (null while a training is open).
-    pub purchase_deadline: Option<NaiveDate>,
 }
 
 /// `GET /v1/me` (and one account in admin views).

@@ -6,14 +6,27 @@ use uuid::Uuid;
 
 use super::service::{self, AccountFilter, Change, FraudFlagBody, ReasonBody};
 use crate::{
-    accounts::{service::Caller, views::Me},
-    app::AppState,
+    accounts::views::Me,
     audit::{self, AuditEventView, AuditFilter},
     auth::Admin,
     error::{ApiResult, Problem},
-    http::JsonBody,
+    http::{Caller, JsonBody},
     pagination::{Page, PageParams},
+    state::AppState,
 };
+
+async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    admin: &Admin,
+    id: Uuid,
+    change: Change,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    let (clock, pii) = (&state.clock, &state.pii);
+    let view = service::apply(&mut conn, clock, pii, caller, &admin.0, id, change).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
 
 /// Accounts, newest first; `email` finds one by address.
 #[utoipa::path(
@@ -34,7 +47,8 @@ pub async fn list_accounts(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse()?;
-    Ok(HttpResponse::Ok().json(service::list(&state, &filter, page).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::list(&mut conn, &state.pii, &filter, page).await?))
 }
 
 /// One account with its flags, registration and beneficiary summary.
@@ -54,7 +68,8 @@ pub async fn get_account(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::get(&state, id.into_inner()).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::get(&mut conn, &state.pii, id.into_inner()).await?))
 }
 
 /// Blocks an account (it can no longer log in; its sessions end at once).
@@ -80,8 +95,7 @@ pub async fn block(
     let change = Change::Block {
         reason: body.0.reason,
     };
-    Ok(HttpResponse::Ok()
-        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+    apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
 /// Unblocks an account.
@@ -107,8 +121,7 @@ pub async fn unblock(
     let change = Change::Unblock {
         reason: body.0.reason,
     };
-    Ok(HttpResponse::Ok()
-        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+    apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
 /// Sets or clears the suspected-fraud flag (only an admin clears it).
@@ -139,8 +152,7 @@ pub async fn fraud_flag(
         suspected: fraud_suspected,
         reason,
     };
-    Ok(HttpResponse::Ok()
-        .json(service::apply(&state, &caller, &admin.0, id.into_inner(), change).await?))
+    apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
 /// The audit trail, newest first, filtered by actor, subject, action and time.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,16 +10,18 @@ use validator::Validate;
 
 use crate::{
     accounts::{
+        me::account_view,
         model::{self, Account, EndReason},
-        service::{account_view, Caller},
         views::Me,
     },
-    app::AppState,
     audit::{self, Action, Event},
     auth::Principal,
+    clock::Clock,
+    crypto::PiiCipher,
     db::schema::accounts,
     error::{ApiError, ErrorCode},
-    pagination::{Cursor, Page, PageRequest},
+    http::Caller,
+    pagination::{self, Cursor, Page, PageRequest},
 };
 
 /// A reason for an admin action (kept in the audit trail).
@@ -55,11 +57,11 @@ fn not_found() -> ApiError {
 
 /// Lists accounts newest first, optionally by email.
 pub async fn list(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
     filter: &AccountFilter,
     page: PageRequest,
 ) -> Result<Page<Me>, ApiError> {
-    let mut conn = state.db.get().await?;
     let mut query = accounts::table
         .select(Account::as_select())
         .order((accounts::created_at.desc(), accounts::id.desc()))
@@ -69,39 +71,35 @@ pub async fn list(
         query = query.filter(accounts::email.eq(email.trim().to_lowercase()));
     }
     if let Some(after) = page.after {
-        query = query.filter(
-            accounts::created_at
-                .lt(after.created_at)
-                .or(accounts::created_at
-                    .eq(after.created_at)
-                    .and(accounts::id.lt(after.id))),
-        );
+        query = query.filter(pagination::before(
+            accounts::created_at,
+            accounts::id,
+            after,
+        ));
     }
-    let rows: Vec<Account> = query.load(&mut conn).await?;
-    let has_more = rows.len() as i64 > page.limit;
-    let next_cursor = if has_more {
-        rows.get(page.limit as usize - 1).map(|a| {
-            Cursor {
-                created_at: a.created_at,
-                id: a.id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
-    let mut data = Vec::with_capacity(rows.len());
-    for account in rows.iter().take(page.limit as usize) {
-        data.push(account_view(state, &mut conn, account).await?);
+    let rows: Vec<Account> = query.load(conn).await?;
+    let page = page.page(
+        rows,
+        |a| Cursor {
+            created_at: a.created_at,
+            id: a.id,
+        },
+        |a| a,
+    );
+    let mut data = Vec::with_capacity(page.data.len());
+    for account in &page.data {
+        data.push(account_view(conn, pii, account).await?);
     }
-    Ok(Page { data, next_cursor })
+    Ok(Page {
+        data,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One account.
-pub async fn get(state: &AppState, id: Uuid) -> Result<Me, ApiError> {
-    let mut conn = state.db.get().await?;
-    let account = model::find(&mut conn, id).await?.ok_or_else(not_found)?;
-    account_view(state, &mut conn, &account).await
+pub async fn get(conn: &mut AsyncPgConnection, pii: &PiiCipher, id: Uuid) -> Result<Me, ApiError> {
+    let account = model::find(conn, id).await?.ok_or_else(not_found)?;
+    account_view(conn, pii, &account).await
 }
 
 /// An admin change to an account.
@@ -116,7 +114,9 @@ pub enum Change {
 /// change that alters nothing (blocking a blocked account) records nothing.
 /// Blocking ends every session of the account at once.
 pub async fn apply(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    clock: &Clock,
+    pii: &PiiCipher,
     caller: &Caller,
     admin: &Principal,
     id: Uuid,
@@ -127,9 +127,8 @@ pub async fn apply(
             ApiError::new(ErrorCode::Forbidden).detail("An admin cannot block their own account.")
         );
     }
-    let now = state.clock.now();
-    let real_now = state.clock.security_now();
-    let mut conn = state.db.get().await?;
+    let now = clock.now();
+    let real_now = clock.security_now();
     let account = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let account: Option<Account> = accounts::table
@@ -202,5 +201,5 @@ pub async fn apply(
             model::find(conn, id).await?.ok_or_else(not_found)
         })
         .await?;
-    account_view(state, &mut conn, &account).await
+    account_view(conn, pii, &account).await
 }

@@ -10,63 +10,37 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    db::schema::audit_events,
-    pagination::{Cursor, Page, PageRequest},
+    db::{schema::audit_events, text_enum},
+    pagination::{self, Cursor, Page, PageRequest},
 };
 
-/// Audited actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    AccountCreated,
-    EmailVerified,
-    LoginSucceeded,
-    LoginFailed,
-    LoginLockedOut,
-    OtpLockedOut,
-    Logout,
-    RefreshTokenReused,
-    PasswordChanged,
-    PasswordResetRequested,
-    PasswordReset,
-    PhoneChanged,
-    AccountBlocked,
-    AccountUnblocked,
-    FraudFlagSet,
-    FraudFlagCleared,
-    AdminCreated,
-    IdentityVerified,
-    BatchCreated,
-    BatchUpdated,
-    SelectionRun,
-}
-
-impl Action {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::AccountCreated => "account_created",
-            Action::EmailVerified => "email_verified",
-            Action::LoginSucceeded => "login_succeeded",
-            Action::LoginFailed => "login_failed",
-            Action::LoginLockedOut => "login_locked_out",
-            Action::OtpLockedOut => "otp_locked_out",
-            Action::Logout => "logout",
-            Action::RefreshTokenReused => "refresh_token_reused",
-            Action::PasswordChanged => "password_changed",
-            Action::PasswordResetRequested => "password_reset_requested",
-            Action::PasswordReset => "password_reset",
-            Action::PhoneChanged => "phone_changed",
-            Action::AccountBlocked => "account_blocked",
-            Action::AccountUnblocked => "account_unblocked",
-            Action::FraudFlagSet => "fraud_flag_set",
-            Action::FraudFlagCleared => "fraud_flag_cleared",
-            Action::AdminCreated => "admin_created",
-            Action::IdentityVerified => "identity_verified",
-            Action::BatchCreated => "batch_created",
-            Action::BatchUpdated => "batch_updated",
-            Action::SelectionRun => "selection_run",
-        }
+text_enum! {
+    /// Audited actions.
+    pub enum Action {
+        AccountCreated => "account_created",
+        EmailVerified => "email_verified",
+        LoginSucceeded => "login_succeeded",
+        LoginFailed => "login_failed",
+        LoginLockedOut => "login_locked_out",
+        /// A challenge's wrong guesses are used up (`reason`: the purpose).
+        OtpLockedOut => "otp_locked_out",
+        /// A subject's wrong-guess budget of a purpose is spent (`reason`: the purpose).
+        OtpGuessLimitReached => "otp_guess_limit_reached",
+        Logout => "logout",
+        RefreshTokenReused => "refresh_token_reused",
+        PasswordChanged => "password_changed",
+        PasswordResetRequested => "password_reset_requested",
+        PasswordReset => "password_reset",
+        PhoneChanged => "phone_changed",
+        AccountBlocked => "account_blocked",
+        AccountUnblocked => "account_unblocked",
+        FraudFlagSet => "fraud_flag_set",
+        FraudFlagCleared => "fraud_flag_cleared",
+        AdminCreated => "admin_created",
+        IdentityVerified => "identity_verified",
+        BatchCreated => "batch_created",
+        BatchUpdated => "batch_updated",
+        SelectionRun => "selection_run",
     }
 }
 
@@ -121,7 +95,7 @@ pub async fn record(
             audit_events::id.eq(Uuid::new_v4()),
             audit_events::actor_id.eq(event.actor_id),
             audit_events::subject_id.eq(event.subject_id),
-            audit_events::action.eq(event.action.as_str()),
+            audit_events::action.eq(event.action),
             audit_events::reason.eq(event.reason),
             audit_events::ip.eq(&origin.ip),
             audit_events::request_id.eq(&origin.request_id),
@@ -191,13 +165,11 @@ pub async fn list(
         query = query.filter(audit_events::created_at.lt(to));
     }
     if let Some(after) = page.after {
-        query = query.filter(
-            audit_events::created_at
-                .lt(after.created_at)
-                .or(audit_events::created_at
-                    .eq(after.created_at)
-                    .and(audit_events::id.lt(after.id))),
-        );
+        query = query.filter(pagination::before(
+            audit_events::created_at,
+            audit_events::id,
+            after,
+        ));
     }
     let rows = query.load(conn).await?;
     Ok(page.page(

@@ -1,42 +1,24 @@
-//! Who is calling. A middleware resolves the bearer token once per request
-//! (signature, expiry, then the session in the database, so a logout, password
-//! change or block takes effect at once) before any body is read; handlers take
-//! [`Authenticated`] or [`Admin`] as their first argument to require it.
+//! Who is calling. A middleware (`http::authenticate`) resolves the bearer token
+//! once per request (signature, expiry, then the session in the database, so a
+//! logout, password change or block takes effect at once) before any body is
+//! read; handlers take [`Authenticated`] or [`Admin`] as their first argument to
+//! require it.
 
 pub mod jwt;
-pub mod middleware;
 
 use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::{
+    db::text_enum,
+    error::{ApiError, ErrorCode},
+};
 
-/// Account role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Participant,
-    Admin,
-}
-
-impl Role {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Participant => "participant",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// Parses the stored value (anything unknown is the least privileged role).
-    pub fn from_db(s: &str) -> Role {
-        if s == "admin" {
-            Role::Admin
-        } else {
-            Role::Participant
-        }
+text_enum! {
+    /// Account role.
+    pub enum Role {
+        Participant => "participant",
+        Admin => "admin",
     }
 }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+pub use super::rules::{ApplicationStatus, SelectionState};
 use super::{
     rules::{self, BatchStatus, Scheme},
     views::BatchView,
@@ -27,7 +28,7 @@ pub struct Batch {
     pub survey_incentive_idr: i64,
     pub survey_count: i32,
     pub seed: Option<Vec<u8>>,
-    pub selection_state: String,
+    pub selection_state: SelectionState,
     pub selected_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -39,7 +40,7 @@ impl Batch {
         rules::status(
             self.opens_at,
             self.closes_at,
-            self.selection_state == "done",
+            self.selection_state == SelectionState::Done,
             now,
         )
     }

@@ -5,13 +5,12 @@ use uuid::Uuid;
 
 use super::{selection, service, views::*};
 use crate::{
-    accounts::service::Caller,
-    app::AppState,
     auth::{Admin, Authenticated},
     error::{ApiError, ApiResult, Problem},
-    http::JsonBody,
+    http::{Caller, JsonBody},
     idempotency::{self, IdempotencyKey},
     pagination::{Page, PageParams},
+    state::AppState,
 };
 
 /// Waves with their status (upcoming, open, closed, selected), newest first. Public.
@@ -22,7 +21,8 @@ pub async fn list(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse()?;
-    Ok(HttpResponse::Ok().json(service::list(&state, page).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::list(&mut conn, state.clock.now(), page).await?))
 }
 
 /// Joins an open wave ("Gabung"). One pending application at a time, across waves.
@@ -46,7 +46,10 @@ pub async fn apply(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(service::apply(&state, &auth.0, id.into_inner()).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let view = service::apply(&mut conn, &state.pii, now, &auth.0, id.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// The participant's applications, newest first.
@@ -63,7 +66,8 @@ pub async fn my_applications(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let page = page.parse()?;
-    Ok(HttpResponse::Ok().json(service::my_applications(&state, &auth.0, page).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::my_applications(&mut conn, &auth.0, page).await?))
 }
 
 /// Creates a wave. Omitted scheme fields take the defaults: training 1,000,000;
@@ -85,7 +89,10 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<CreateBatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(service::create(&state, &caller, &admin.0, &body.0).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let view = service::create(&mut conn, now, &caller, &admin.0, &body.0).await?;
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// One wave with its seed (once closed) and counts.
@@ -105,7 +112,8 @@ pub async fn get(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.db.get().await?;
-    Ok(HttpResponse::Ok().json(service::admin_view(&state, &mut conn, id.into_inner()).await?))
+    let view = service::admin_view(&mut conn, state.clock.now(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Edits a wave before it opens (any creation field).
@@ -129,8 +137,10 @@ pub async fn update(
     id: web::Path<Uuid>,
     body: JsonBody<UpdateBatch>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(service::update(&state, &caller, &admin.0, id.into_inner(), &body.0).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let view = service::update(&mut conn, now, &caller, &admin.0, id.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Runs the selection of a closed wave, once: a lottery in the order
@@ -170,7 +180,10 @@ pub async fn select(
         &key,
         batch_id.as_bytes(),
         || async {
-            let result = selection::run(&state, &caller, &admin.0, batch_id).await?;
+            let mut conn = state.db.get().await?;
+            let now = state.clock.now();
+            let result =
+                selection::run(&mut conn, &state.pii, &caller, &admin.0, batch_id, now).await?;
             Ok::<_, ApiError>(HttpResponse::Ok().json(result))
         },
     )

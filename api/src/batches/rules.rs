@@ -7,18 +7,41 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A wave's status (API.md Fixed names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
-    /// Not open yet; the PMO may still edit it.
-    Upcoming,
-    /// Participants may join.
-    Open,
-    /// Closed, selection not run yet.
-    Closed,
-    /// Selection done.
-    Selected,
+use crate::db::text_enum;
+
+text_enum! {
+    /// A wave's status (API.md Fixed names).
+    pub enum BatchStatus {
+        /// Not open yet; the PMO may still edit it.
+        Upcoming => "upcoming",
+        /// Participants may join.
+        Open => "open",
+        /// Closed, selection not run yet.
+        Closed => "closed",
+        /// Selection done.
+        Selected => "selected",
+    }
+}
+
+text_enum! {
+    /// Where a wave's selection is.
+    pub enum SelectionState {
+        /// Not run yet.
+        None => "none",
+        /// Running (reserved: a run holds the wave's row lock instead).
+        Running => "running",
+        /// Done, once and for all.
+        Done => "done",
+    }
+}
+
+text_enum! {
+    /// An application's status (API.md: pending/selected/not_selected).
+    pub enum ApplicationStatus {
+        Pending => "pending",
+        Selected => "selected",
+        NotSelected => "not_selected",
+    }
 }
 
 /// Status on the service clock. Open from `opens_at` (inclusive) to `closes_at` (exclusive).

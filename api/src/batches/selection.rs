@@ -25,16 +25,21 @@ use diesel::{
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{model::Batch, rules, service::ensure_seed, views::SelectionResult};
+use super::{
+    model::{ApplicationStatus, Batch, SelectionState},
+    rules,
+    service::ensure_seed,
+    views::SelectionResult,
+};
 use crate::{
-    accounts::service::Caller,
-    app::AppState,
     audit::{self, Action, Event},
     auth::Principal,
     card::ledger,
     clock::jakarta_date,
+    crypto::PiiCipher,
     db::schema::batches,
     error::{ApiError, ErrorCode},
+    http::Caller,
     notifications::{outbox, Channel, Message},
     registration::{self, rules::Facts},
 };
@@ -73,7 +78,7 @@ struct Ranked {
     #[diesel(sql_type = Nullable<Bool>)]
     in_formal_education: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
-    occupation: Option<String>,
+    occupation: Option<registration::rules::Occupation>,
 }
 
 #[derive(QueryableByName)]
@@ -119,7 +124,7 @@ fn decide(
         identity_verified: true,
         birth_date: Some(birth_date),
         in_formal_education: row.in_formal_education,
-        occupation: row.occupation.as_deref().and_then(|o| o.parse().ok()),
+        occupation: row.occupation,
         past_beneficiary: false,
         kk_other_beneficiaries: 0,
     };
@@ -138,16 +143,16 @@ fn lock_busy(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("could not obtain lock"))
 }
 
-/// Runs the selection of a closed wave once.
+/// Runs the selection of a closed wave once, on the service time `now`.
 pub async fn run(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
     caller: &Caller,
     admin: &Principal,
     batch_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<SelectionResult, ApiError> {
-    let now = state.clock.now();
     let today = jakarta_date(now);
-    let mut conn = state.db.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let batch: Option<Batch> = batches::table
             .find(batch_id)
@@ -167,7 +172,7 @@ pub async fn run(
             })?;
         let batch =
             batch.ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No such wave."))?;
-        if batch.selection_state == "done" {
+        if batch.selection_state == SelectionState::Done {
             return Err(ApiError::new(ErrorCode::SelectionDone)
                 .detail("This wave's selection has already run."));
         }
@@ -182,7 +187,7 @@ pub async fn run(
         let seed = ensure_seed(conn, &batch, now)
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("closed wave without a seed")))?;
-        let result = select_winners(state, conn, &batch, &seed, now, today).await?;
+        let result = select_winners(conn, pii, &batch, &seed, now, today).await?;
         let summary = format!(
             "batch {batch_id}: {} selected, {} not selected",
             result.selected, result.not_selected
@@ -200,8 +205,8 @@ pub async fn run(
 }
 
 async fn select_winners(
-    state: &AppState,
     conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
     batch: &Batch,
     seed: &[u8],
     now: DateTime<Utc>,
@@ -226,10 +231,11 @@ async fn select_winners(
          JOIN identities i ON i.account_id = a.account_id \
          LEFT JOIN profiles p ON p.account_id = a.account_id \
          LEFT JOIN cards c ON c.account_id = a.account_id \
-         WHERE a.batch_id = $1 AND a.status = 'pending'",
+         WHERE a.batch_id = $1 AND a.status = $3",
     )
     .bind::<SqlUuid, _>(batch.id)
     .bind::<Bytea, _>(seed)
+    .bind::<Text, _>(ApplicationStatus::Pending)
     .execute(conn)
     .await?;
     diesel::sql_query("CREATE UNIQUE INDEX ON selection_ranked (position)")
@@ -277,8 +283,7 @@ async fn select_winners(
                 break;
             }
             let aad = registration::model::aad("identities", "birth_date", row.account_id);
-            let birth_date: NaiveDate = state
-                .pii
+            let birth_date: NaiveDate = pii
                 .decrypt_string(&row.birth_date_ciphertext, &aad)
                 .map_err(|e| {
                     ApiError::internal(anyhow::anyhow!("birth date of {}: {e}", row.account_id))
@@ -315,7 +320,7 @@ async fn select_winners(
     issue_cards(conn, batch, &winners, now, today).await?;
     diesel::update(batches::table.find(batch.id))
         .set((
-            batches::selection_state.eq("done"),
+            batches::selection_state.eq(SelectionState::Done),
             batches::selected_at.eq(now),
             batches::updated_at.eq(now),
         ))
@@ -365,14 +370,17 @@ async fn decide_applications(
 ) -> Result<i64, ApiError> {
     // (account, application, status, reason) of every applicant the run
     // looked at, in account order to be cut into the same ranges.
-    let mut decided: Vec<(Uuid, Uuid, &str, &str)> = winners
+    let mut decided: Vec<(Uuid, Uuid, ApplicationStatus, &str)> = winners
         .iter()
-        .map(|w| (w.account_id, w.application_id, "selected", "selected"))
+        .map(|w| {
+            let status = ApplicationStatus::Selected;
+            (w.account_id, w.application_id, status, status.as_str())
+        })
         .chain(refused.iter().map(|r| {
             (
                 r.account_id,
                 r.application_id,
-                "not_selected",
+                ApplicationStatus::NotSelected,
                 r.reason.as_str(),
             )
         }))
@@ -391,7 +399,7 @@ async fn decide_applications(
         rest = later;
         if !here.is_empty() {
             let ids: Vec<Uuid> = here.iter().map(|d| d.1).collect();
-            let statuses: Vec<&str> = here.iter().map(|d| d.2).collect();
+            let statuses: Vec<ApplicationStatus> = here.iter().map(|d| d.2).collect();
             let reasons: Vec<&str> = here.iter().map(|d| d.3).collect();
             diesel::sql_query(
                 "UPDATE applications a SET status = d.status, decision_reason = d.reason, decided_at = $4 \
@@ -406,13 +414,15 @@ async fn decide_applications(
         }
         // Everyone the run did not reach lost the lottery for this quota.
         not_selected += diesel::sql_query(
-            "UPDATE applications SET status = 'not_selected', decision_reason = 'quota_full', decided_at = $2 \
-             WHERE batch_id = $1 AND status = 'pending' AND account_id BETWEEN $3 AND $4",
+            "UPDATE applications SET status = $5, decision_reason = 'quota_full', decided_at = $2 \
+             WHERE batch_id = $1 AND status = $6 AND account_id BETWEEN $3 AND $4",
         )
         .bind::<SqlUuid, _>(batch.id)
         .bind::<Timestamptz, _>(now)
         .bind::<SqlUuid, _>(low)
         .bind::<SqlUuid, _>(high)
+        .bind::<Text, _>(ApplicationStatus::NotSelected)
+        .bind::<Text, _>(ApplicationStatus::Pending)
         .execute(conn)
         .await? as i64;
     }

@@ -1,28 +1,28 @@
 //! Wave administration and joining a wave.
 
 use chrono::{DateTime, Utc};
-use diesel::{
-    dsl::count_star,
-    prelude::*,
-    result::{DatabaseErrorKind, Error as DieselError},
-};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::{dsl::count_star, prelude::*};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::{rngs::OsRng, RngCore};
 use uuid::Uuid;
 
 use super::{
-    model::{self, Batch},
+    model::{self, ApplicationStatus, Batch},
     rules::{BatchStatus, Scheme},
     views::*,
 };
 use crate::{
-    accounts::service::Caller,
-    app::AppState,
     audit::{self, Action, Event},
     auth::Principal,
-    db::schema::{applications, batches, profiles},
+    clock::jakarta_date,
+    crypto::PiiCipher,
+    db::{
+        self,
+        schema::{applications, batches, profiles},
+    },
     error::{ApiError, ErrorCode},
-    pagination::{Cursor, Page, PageRequest},
+    http::Caller,
+    pagination::{self, Cursor, Page, PageRequest},
     registration::{self, rules::Reason},
 };
 
@@ -39,7 +39,8 @@ fn check_window(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) -> Result<(),
 
 /// Creates a wave.
 pub async fn create(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     caller: &Caller,
     admin: &Principal,
     body: &CreateBatch,
@@ -49,54 +50,55 @@ pub async fn create(
         .scheme
         .as_ref()
         .map_or_else(Scheme::default, |s| s.over(Scheme::default()));
-    let now = state.clock.now();
     let id = Uuid::new_v4();
-    let mut conn = state.db.get().await?;
-    diesel::insert_into(batches::table)
-        .values((
-            batches::id.eq(id),
-            batches::name.eq(&body.name),
-            batches::opens_at.eq(body.opens_at),
-            batches::closes_at.eq(body.closes_at),
-            batches::quota.eq(body.quota),
-            batches::province_codes.eq(body.province_codes.clone().unwrap_or_default()),
-            batches::training_idr.eq(scheme.training_idr),
-            batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
-            batches::incentive_months.eq(scheme.incentive_months),
-            batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
-            batches::survey_count.eq(scheme.survey_count),
-            batches::created_at.eq(now),
-            batches::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        diesel::insert_into(batches::table)
+            .values((
+                batches::id.eq(id),
+                batches::name.eq(&body.name),
+                batches::opens_at.eq(body.opens_at),
+                batches::closes_at.eq(body.closes_at),
+                batches::quota.eq(body.quota),
+                batches::province_codes.eq(body.province_codes.clone().unwrap_or_default()),
+                batches::training_idr.eq(scheme.training_idr),
+                batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
+                batches::incentive_months.eq(scheme.incentive_months),
+                batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
+                batches::survey_count.eq(scheme.survey_count),
+                batches::created_at.eq(now),
+                batches::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        audit::record(
+            conn,
+            now,
+            &caller.origin,
+            Event {
+                actor_id: Some(admin.account_id),
+                subject_id: None,
+                action: Action::BatchCreated,
+                reason: Some(&format!("batch {id}")),
+            },
+        )
         .await?;
-    audit::record(
-        &mut conn,
-        now,
-        &caller.origin,
-        Event {
-            actor_id: Some(admin.account_id),
-            subject_id: None,
-            action: Action::BatchCreated,
-            reason: Some(&format!("batch {id}")),
-        },
-    )
+        Ok(())
+    })
     .await?;
-    admin_view(state, &mut conn, id).await
+    admin_view(conn, now, id).await
 }
 
 /// Edits a wave that has not opened yet; the check and the change are one
 /// conditional update, so a wave cannot open between them.
 pub async fn update(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     caller: &Caller,
     admin: &Principal,
     id: Uuid,
     body: &UpdateBatch,
 ) -> Result<BatchAdminView, ApiError> {
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
-    let batch = model::find(&mut conn, id).await?.ok_or_else(not_found)?;
+    let batch = model::find(conn, id).await?.ok_or_else(not_found)?;
     if batch.status(now) != BatchStatus::Upcoming {
         return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
             .detail("A wave can be edited only before it opens."));
@@ -108,56 +110,58 @@ pub async fn update(
         .scheme
         .as_ref()
         .map_or(batch.scheme(), |s| s.over(batch.scheme()));
-    let updated = diesel::update(batches::table.find(id).filter(batches::opens_at.gt(now)))
-        .set((
-            batches::name.eq(body.name.as_ref().unwrap_or(&batch.name)),
-            batches::opens_at.eq(opens_at),
-            batches::closes_at.eq(closes_at),
-            batches::quota.eq(body.quota.unwrap_or(batch.quota)),
-            batches::province_codes.eq(body
-                .province_codes
-                .as_ref()
-                .unwrap_or(&batch.province_codes)),
-            batches::training_idr.eq(scheme.training_idr),
-            batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
-            batches::incentive_months.eq(scheme.incentive_months),
-            batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
-            batches::survey_count.eq(scheme.survey_count),
-            batches::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .await?;
-    if updated == 0 {
-        return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
-            .detail("A wave can be edited only before it opens."));
-    }
-    let event = Event {
-        actor_id: Some(admin.account_id),
-        subject_id: None,
-        action: Action::BatchUpdated,
-        reason: Some(&format!("batch {id}")),
-    };
-    audit::record(&mut conn, now, &caller.origin, event).await?;
-    admin_view(state, &mut conn, id).await
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let updated = diesel::update(batches::table.find(id).filter(batches::opens_at.gt(now)))
+            .set((
+                batches::name.eq(body.name.as_ref().unwrap_or(&batch.name)),
+                batches::opens_at.eq(opens_at),
+                batches::closes_at.eq(closes_at),
+                batches::quota.eq(body.quota.unwrap_or(batch.quota)),
+                batches::province_codes.eq(body
+                    .province_codes
+                    .as_ref()
+                    .unwrap_or(&batch.province_codes)),
+                batches::training_idr.eq(scheme.training_idr),
+                batches::incentive_monthly_idr.eq(scheme.incentive_monthly_idr),
+                batches::incentive_months.eq(scheme.incentive_months),
+                batches::survey_incentive_idr.eq(scheme.survey_incentive_idr),
+                batches::survey_count.eq(scheme.survey_count),
+                batches::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        if updated == 0 {
+            return Err(ApiError::new(ErrorCode::BatchNotUpcoming)
+                .detail("A wave can be edited only before it opens."));
+        }
+        let event = Event {
+            actor_id: Some(admin.account_id),
+            subject_id: None,
+            action: Action::BatchUpdated,
+            reason: Some(&format!("batch {id}")),
+        };
+        audit::record(conn, now, &caller.origin, event).await?;
+        Ok(())
+    })
+    .await?;
+    admin_view(conn, now, id).await
 }
 
 /// Waves, newest opening first.
-pub async fn list(state: &AppState, page: PageRequest) -> Result<Page<BatchView>, ApiError> {
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    page: PageRequest,
+) -> Result<Page<BatchView>, ApiError> {
     let mut query = batches::table
         .select(Batch::as_select())
         .order((batches::opens_at.desc(), batches::id.desc()))
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            batches::opens_at.lt(after.created_at).or(batches::opens_at
-                .eq(after.created_at)
-                .and(batches::id.lt(after.id))),
-        );
+        query = query.filter(pagination::before(batches::opens_at, batches::id, after));
     }
-    let rows = query.load(&mut conn).await?;
+    let rows = query.load(conn).await?;
     Ok(page.page(
         rows,
         |b| Cursor {
@@ -197,29 +201,28 @@ pub async fn ensure_seed(
 
 /// The admin view: the wave, its seed once closed, and its counts.
 pub async fn admin_view(
-    state: &AppState,
     conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     id: Uuid,
 ) -> Result<BatchAdminView, ApiError> {
-    let now = state.clock.now();
     let batch = model::find(conn, id).await?.ok_or_else(not_found)?;
     let seed = ensure_seed(conn, &batch, now).await?;
-    let counts: Vec<(String, i64)> = applications::table
+    let counts: Vec<(ApplicationStatus, i64)> = applications::table
         .filter(applications::batch_id.eq(id))
         .group_by(applications::status)
         .select((applications::status, count_star()))
         .load(conn)
         .await?;
-    let count = |status: &str| {
+    let count = |status: ApplicationStatus| {
         counts
             .iter()
-            .find(|(s, _)| s == status)
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n)
     };
     Ok(BatchAdminView {
         applied: counts.iter().map(|(_, n)| n).sum(),
-        selected: count("selected"),
-        not_selected: count("not_selected"),
+        selected: count(ApplicationStatus::Selected),
+        not_selected: count(ApplicationStatus::NotSelected),
         seed: seed.map(hex::encode),
         selected_at: batch.selected_at,
         batch: batch.view(now),
@@ -230,68 +233,68 @@ pub async fn admin_view(
 /// on them; the one-pending-application rule is a unique index, so racing joins
 /// create exactly one application.
 pub async fn apply(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    now: DateTime<Utc>,
     who: &Principal,
     batch_id: Uuid,
 ) -> Result<ApplicationView, ApiError> {
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
-    let batch = model::find(&mut conn, batch_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let batch = model::find(conn, batch_id).await?.ok_or_else(not_found)?;
     if batch.status(now) != BatchStatus::Open {
         return Err(
             ApiError::new(ErrorCode::BatchClosed).detail("This wave is not open for applications.")
         );
     }
-    let steps = registration::model::steps_done(&mut conn, who.account_id).await?;
+    let steps = registration::model::steps_done(conn, who.account_id).await?;
     if steps.iter().any(|done| !done) {
         return Err(ApiError::new(ErrorCode::RegistrationIncomplete)
             .detail("Complete every registration step first (see registration in GET /v1/me)."));
     }
-    let facts = registration::service::eligibility_facts(state, &mut conn, who.account_id).await?;
+    let facts = registration::service::eligibility_facts(conn, pii, who.account_id).await?;
     if facts.past_beneficiary {
         return Err(ApiError::new(ErrorCode::AlreadyBeneficiary)
             .detail("A beneficiary cannot join the programme again."));
     }
-    let reasons = registration::rules::eligibility(&facts, state.clock.today_jakarta());
+    let reasons = registration::rules::eligibility(&facts, jakarta_date(now));
     if !reasons.is_empty() {
         return Err(not_eligible(&reasons));
     }
     let province: String = profiles::table
         .find(who.account_id)
         .select(profiles::domicile_province_code)
-        .first(&mut conn)
+        .first(conn)
         .await?;
     if !batch.serves(&province) {
         return Err(ApiError::new(ErrorCode::BatchRegionMismatch)
             .detail("This wave does not serve your province of domicile."));
     }
     let id = Uuid::new_v4();
-    let inserted = diesel::insert_into(applications::table)
+    diesel::insert_into(applications::table)
         .values((
             applications::id.eq(id),
             applications::batch_id.eq(batch_id),
             applications::account_id.eq(who.account_id),
             applications::created_at.eq(now),
         ))
-        .execute(&mut conn)
-        .await;
-    match inserted {
-        Ok(_) => Ok(ApplicationView {
-            id,
-            batch_id,
-            batch_name: batch.name,
-            status: "pending".into(),
-            created_at: now,
-            decided_at: None,
-        }),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(ApiError::new(ErrorCode::AlreadyApplied)
-                .detail("You already joined this wave, or another application is still pending."))
-        }
-        Err(e) => Err(e.into()),
-    }
+        .execute(conn)
+        .await
+        .map_err(|e| match db::unique_violation(&e) {
+            // This wave already (batch, account), or a pending application elsewhere.
+            Some("applications_batch_id_account_id_key" | "applications_one_pending") => {
+                ApiError::new(ErrorCode::AlreadyApplied).detail(
+                    "You already joined this wave, or another application is still pending.",
+                )
+            }
+            _ => e.into(),
+        })?;
+    Ok(ApplicationView {
+        id,
+        batch_id,
+        batch_name: batch.name,
+        status: ApplicationStatus::Pending,
+        created_at: now,
+        decided_at: None,
+    })
 }
 
 /// A 403 `not_eligible` listing the failing rules.
@@ -306,18 +309,17 @@ type ApplicationRow = (
     Uuid,
     Uuid,
     String,
-    String,
+    ApplicationStatus,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
 );
 
 /// The participant's applications, newest first.
 pub async fn my_applications(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     who: &Principal,
     page: PageRequest,
 ) -> Result<Page<ApplicationView>, ApiError> {
-    let mut conn = state.db.get().await?;
     let mut query = applications::table
         .inner_join(batches::table)
         .filter(applications::account_id.eq(who.account_id))
@@ -333,15 +335,13 @@ pub async fn my_applications(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            applications::created_at
-                .lt(after.created_at)
-                .or(applications::created_at
-                    .eq(after.created_at)
-                    .and(applications::id.lt(after.id))),
-        );
+        query = query.filter(pagination::before(
+            applications::created_at,
+            applications::id,
+            after,
+        ));
     }
-    let rows: Vec<ApplicationRow> = query.load(&mut conn).await?;
+    let rows: Vec<ApplicationRow> = query.load(conn).await?;
     Ok(page.page(
         rows,
         |r| Cursor {

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::rules::{BatchStatus, Scheme};
+use super::rules::{ApplicationStatus, BatchStatus, Scheme};
 
 /// A wave as anyone sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -141,8 +141,8 @@ pub struct ApplicationView {
     #[schema(example = "Gelombang 71")]
     pub batch_name: String,
     /// pending, selected or not_selected.
-    #[schema(example = "pending")]
-    pub status: String,
+    #[schema(value_type = String, example = "pending")]
+    pub status: ApplicationStatus,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
 }

@@ -11,7 +11,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::ledger::{self, EntryKind};
+use super::{
+    ledger::{self, Entry, EntryKind, Posting},
+    model::{CardStatus, DeactivationReason},
+};
 use crate::{
     db::schema::{accounts, cards},
     notifications::{self, Channel, Message},
@@ -40,7 +43,7 @@ pub async fn deactivate_expired_cards(
                 // Purchases (a later capability) will exclude cards with a first
                 // purchase here; until they exist no card has one.
                 let due: Vec<(Uuid, Uuid)> = cards::table
-                    .filter(cards::status.eq("active"))
+                    .filter(cards::status.eq(CardStatus::Active))
                     .filter(cards::purchase_deadline.lt(today))
                     .select((cards::id, cards::account_id))
                     .order(cards::purchase_deadline)
@@ -56,12 +59,12 @@ pub async fn deactivate_expired_cards(
                     let changed = diesel::update(
                         cards::table
                             .find(card_id)
-                            .filter(cards::status.eq("active")),
+                            .filter(cards::status.eq(CardStatus::Active)),
                     )
                     .set((
-                        cards::status.eq("deactivated"),
+                        cards::status.eq(CardStatus::Deactivated),
                         cards::deactivated_at.eq(now),
-                        cards::deactivation_reason.eq("no_purchase_by_deadline"),
+                        cards::deactivation_reason.eq(DeactivationReason::NoPurchaseByDeadline),
                     ))
                     .execute(conn)
                     .await?;
@@ -70,14 +73,14 @@ pub async fn deactivate_expired_cards(
                     }
                     let (account, balance) = ledger::card_account(conn, card_id).await?;
                     if balance > 0 {
-                        ledger::post(
-                            conn,
-                            EntryKind::Expiry,
-                            &card_id.to_string(),
-                            &[(account, -balance), (ledger::TREASURY_RETURN, balance)],
-                            now,
-                        )
-                        .await?;
+                        // The card's row is locked by the update above, so the
+                        // balance read is the one that leaves.
+                        let entry = Entry {
+                            kind: EntryKind::Expiry,
+                            reference: &card_id.to_string(),
+                            postings: &Posting::transfer(account, ledger::TREASURY_RETURN, balance),
+                        };
+                        ledger::post(conn, entry, now).await?;
                     }
                     let email: String = accounts::table
                         .find(account_id)

@@ -4,5 +4,7 @@
 
 pub mod expiry;
 pub mod ledger;
+pub mod model;
 pub mod routes;
 pub mod service;
+pub mod views;

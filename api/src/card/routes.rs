@@ -2,12 +2,15 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::service::{self, CardTransaction, CardView};
+use super::{
+    service,
+    views::{CardTransaction, CardView},
+};
 use crate::{
-    app::AppState,
     auth::Authenticated,
     error::{ApiResult, Problem},
     pagination::{Page, PageParams},
+    state::AppState,
 };
 
 /// The participant's Kartu Prakerja: number, status, balance and the last date

@@ -3,85 +3,19 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::{
+    ledger::EntryKind,
+    model,
+    views::{Beneficiary, CardTransaction, CardView},
+};
 use crate::{
-    accounts::views::Beneficiary,
     clock::jakarta_date,
     db::schema::{cards, journal_entries, ledger_accounts, ledger_postings},
     error::{ApiError, ErrorCode},
-    pagination::{Cursor, Page, PageRequest},
+    pagination::{self, Cursor, Page, PageRequest},
 };
-
-/// The participant's card.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CardView {
-    /// 16 digits, the last a Luhn check digit.
-    #[schema(example = "5213459876543217")]
-    pub card_number: String,
-    /// active or deactivated.
-    #[schema(example = "active")]
-    pub status: String,
-    #[schema(example = 1000000)]
-    pub balance_idr: i64,
-    /// Last Asia/Jakarta date (inclusive) to buy the next training: the
-    /// selection date + 15 before the first purchase.
-    pub purchase_deadline: Option<NaiveDate>,
-    pub batch_id: Uuid,
-    pub issued_at: DateTime<Utc>,
-    pub deactivated_at: Option<DateTime<Utc>>,
-}
-
-/// One movement of the card's balance.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CardTransaction {
-    /// The journal entry.
-    pub id: Uuid,
-    /// credit, purchase, refund or expiry.
-    #[schema(example = "credit")]
-    pub kind: String,
-    /// Signed: positive into the card, negative out of it.
-    #[schema(example = 1000000)]
-    pub amount_idr: i64,
-    #[schema(example = 1000000)]
-    pub balance_after_idr: i64,
-    /// What caused it (card, purchase …).
-    pub reference: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Queryable)]
-struct CardRow {
-    id: Uuid,
-    batch_id: Uuid,
-    card_number: String,
-    status: String,
-    purchase_deadline: NaiveDate,
-    issued_at: DateTime<Utc>,
-    deactivated_at: Option<DateTime<Utc>>,
-    balance_idr: i64,
-}
-
-async fn card_row(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<Option<CardRow>> {
-    cards::table
-        .inner_join(ledger_accounts::table)
-        .filter(cards::account_id.eq(account))
-        .select((
-            cards::id,
-            cards::batch_id,
-            cards::card_number,
-            cards::status,
-            cards::purchase_deadline,
-            cards::issued_at,
-            cards::deactivated_at,
-            ledger_accounts::balance_idr,
-        ))
-        .first(conn)
-        .await
-        .optional()
-}
 
 fn no_card() -> ApiError {
     ApiError::new(ErrorCode::CardNotFound)
@@ -90,7 +24,9 @@ fn no_card() -> ApiError {
 
 /// `GET /v1/me/card`.
 pub async fn my_card(conn: &mut AsyncPgConnection, account: Uuid) -> Result<CardView, ApiError> {
-    let row = card_row(conn, account).await?.ok_or_else(no_card)?;
+    let row = model::of_account(conn, account)
+        .await?
+        .ok_or_else(no_card)?;
     Ok(CardView {
         card_number: row.card_number,
         status: row.status,
@@ -107,12 +43,14 @@ pub async fn beneficiary(
     conn: &mut AsyncPgConnection,
     account: Uuid,
 ) -> QueryResult<Option<Beneficiary>> {
-    Ok(card_row(conn, account).await?.map(|row| Beneficiary {
-        batch_id: row.batch_id,
-        card_status: row.status,
-        balance_idr: row.balance_idr,
-        purchase_deadline: Some(row.purchase_deadline),
-    }))
+    Ok(model::of_account(conn, account)
+        .await?
+        .map(|row| Beneficiary {
+            batch_id: row.batch_id,
+            card_status: row.status,
+            balance_idr: row.balance_idr,
+            purchase_deadline: Some(row.purchase_deadline),
+        }))
 }
 
 /// Whether the account became a beneficiary in the Asia/Jakarta year of `today`
@@ -137,7 +75,9 @@ pub async fn transactions(
     account: Uuid,
     page: PageRequest,
 ) -> Result<Page<CardTransaction>, ApiError> {
-    let row = card_row(conn, account).await?.ok_or_else(no_card)?;
+    let row = model::of_account(conn, account)
+        .await?
+        .ok_or_else(no_card)?;
     let mut query = ledger_postings::table
         .inner_join(journal_entries::table)
         .inner_join(ledger_accounts::table)
@@ -150,22 +90,21 @@ pub async fn transactions(
             journal_entries::id,
             journal_entries::kind,
             ledger_postings::amount_idr,
-            ledger_postings::balance_after_idr,
+            // Card postings always carry it (only card accounts cache a balance).
+            ledger_postings::balance_after_idr.assume_not_null(),
             journal_entries::reference,
             journal_entries::created_at,
         ))
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            journal_entries::created_at
-                .lt(after.created_at)
-                .or(journal_entries::created_at
-                    .eq(after.created_at)
-                    .and(journal_entries::id.lt(after.id))),
-        );
+        query = query.filter(pagination::before(
+            journal_entries::created_at,
+            journal_entries::id,
+            after,
+        ));
     }
-    let rows: Vec<(Uuid, String, i64, i64, String, DateTime<Utc>)> = query.load(conn).await?;
+    let rows: Vec<(Uuid, EntryKind, i64, i64, String, DateTime<Utc>)> = query.load(conn).await?;
     Ok(page.page(
         rows,
         |r| Cursor {

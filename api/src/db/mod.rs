@@ -5,6 +5,9 @@
 //! `&mut AsyncPgConnection` runs alone or inside a caller's transaction.
 
 pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
 
 use std::time::Duration;
 
@@ -24,6 +27,20 @@ use diesel_async::{
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
+
+/// The constraint (or unique index) a unique violation hit, by name; `None` for
+/// any other error. Callers map only the constraint they expect to a domain
+/// answer (`accounts_email_key` → `email_taken`) and let every other violation
+/// surface as the bug it is.
+pub fn unique_violation(e: &diesel::result::Error) -> Option<&str> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            Some(info.constraint_name().unwrap_or_default())
+        }
+        _ => None,
+    }
+}
 
 /// Every migration under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");

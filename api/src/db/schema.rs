@@ -94,6 +94,9 @@ diesel::table! {
         resends -> Int4,
         state -> Text,
         created_at -> Timestamptz,
+        scope_key -> Text,
+        budget_key -> Text,
+        context -> Nullable<Jsonb>,
     }
 }
 
@@ -272,7 +275,7 @@ diesel::table! {
         kind -> Text,
         card_id -> Nullable<Uuid>,
         partner_id -> Nullable<Uuid>,
-        balance_idr -> Int8,
+        balance_idr -> Nullable<Int8>,
         created_at -> Timestamptz,
     }
 }
@@ -292,7 +295,15 @@ diesel::table! {
         entry_id -> Uuid,
         account_id -> Uuid,
         amount_idr -> Int8,
-        balance_after_idr -> Int8,
+        balance_after_idr -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Uuid,
+        name -> Text,
         created_at -> Timestamptz,
     }
 }
@@ -308,6 +319,7 @@ diesel::joinable!(applications -> accounts (account_id));
 diesel::joinable!(cards -> accounts (account_id));
 diesel::joinable!(cards -> batches (batch_id));
 diesel::joinable!(ledger_accounts -> cards (card_id));
+diesel::joinable!(ledger_accounts -> partners (partner_id));
 diesel::joinable!(ledger_postings -> journal_entries (entry_id));
 diesel::joinable!(ledger_postings -> ledger_accounts (account_id));
 
@@ -336,4 +348,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_accounts,
     journal_entries,
     ledger_postings,
+    partners,
 );

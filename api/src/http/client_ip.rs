@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use actix_web::{web, FromRequest, HttpRequest};
 use ipnet::IpNet;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The resolved client address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,12 +1,16 @@
-//! HTTP plumbing shared by every domain: request ids and logs, the JSON body
-//! extractor, the client address, the 404/405 fallback and extractor error mapping.
+//! HTTP plumbing shared by every domain: request ids and logs, bearer-token
+//! resolution, the JSON body extractor, the client address and the caller, the
+//! 404/405 fallback and extractor error mapping.
 
+pub mod authenticate;
+pub mod caller;
 pub mod client_ip;
 pub mod fallback;
 pub mod image;
 pub mod json;
 pub mod request_context;
 
+pub use caller::Caller;
 pub use client_ip::ClientIp;
 pub use image::{ImageBody, ImageKind};
 pub use json::JsonBody;

@@ -12,11 +12,11 @@
 
 use std::fmt;
 
+use crate::{
+    db::text_enum,
+    error::{ApiError, ErrorCode, FieldError},
+};
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// Both numbers have exactly this many ASCII digits.
 const LEN: usize = 16;
@@ -85,23 +85,13 @@ fn mask(digits: &str) -> String {
     )
 }
 
-/// Sex as the NIK and the registry record state it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Gender {
-    /// Day of birth written as 01–31 in the NIK.
-    Male,
-    /// Day of birth written as 41–71 in the NIK (day + 40).
-    Female,
-}
-
-impl Gender {
-    /// The API spelling (`male` / `female`), as in `GET /v1/me`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Gender::Male => "male",
-            Gender::Female => "female",
-        }
+text_enum! {
+    /// Sex as the NIK and the registry record state it.
+    pub enum Gender {
+        /// Day of birth written as 01–31 in the NIK.
+        Male => "male",
+        /// Day of birth written as 41–71 in the NIK (day + 40).
+        Female => "female",
     }
 }
 

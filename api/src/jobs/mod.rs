@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::{json, Value};
 
-use crate::{app::AppState, notifications::outbox};
+use crate::{notifications::outbox, state::AppState};
 
 /// The jobs this service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,10 @@
 //! (`templates`), written to a transactional outbox (`outbox`) and delivered by
 //! the `deliver_notifications` job through the gateway adapter.
 
+pub mod channel;
 pub mod outbox;
 pub mod templates;
 
-pub use outbox::{enqueue, Channel};
+pub use channel::Channel;
+pub use outbox::enqueue;
 pub use templates::Message;

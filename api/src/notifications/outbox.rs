@@ -9,34 +9,30 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Integer, Timestamptz},
+    sql_types::{Integer, Text, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::{channel::Channel, templates::Message};
 use crate::{
-    db::schema::notifications,
+    db::{schema::notifications, text_enum},
     integrations::notify::{NotifyAdapter, OutgoingMessage},
-    notifications::templates::Message,
     pagination::{Page, SeqCursor},
 };
 
-/// Delivery channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
+text_enum! {
+    /// Where a message is in its delivery.
+    pub enum NotificationStatus {
+        /// Waiting for its next attempt.
+        Queued => "queued",
+        /// Claimed by a worker under a lease.
+        Sending => "sending",
+        Sent => "sent",
+        /// Given up after [`MAX_ATTEMPTS`].
+        Failed => "failed",
     }
 }
 
@@ -54,13 +50,13 @@ const LEASE_MARGIN: TimeDelta = TimeDelta::seconds(30);
 #[diesel(table_name = notifications)]
 pub struct Notification {
     pub id: Uuid,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub template: String,
     pub subject: Option<String>,
     pub body: String,
     pub data: serde_json::Value,
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub locked_until: Option<DateTime<Utc>>,
@@ -83,7 +79,7 @@ pub async fn enqueue(
     diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(id),
-            notifications::channel.eq(channel.as_str()),
+            notifications::channel.eq(channel),
             notifications::recipient.eq(recipient),
             notifications::template.eq(rendered.template),
             notifications::subject.eq(rendered.subject),
@@ -109,7 +105,7 @@ pub async fn enqueue_many(
     now: DateTime<Utc>,
     messages: &[(Channel, String, Message)],
 ) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, Jsonb, Nullable, Text, Uuid as SqlUuid};
+    use diesel::sql_types::{Array, Jsonb, Nullable, Uuid as SqlUuid};
     let mut queued = 0;
     for chunk in messages.chunks(ENQUEUE_CHUNK) {
         let mut ids = Vec::with_capacity(chunk.len());
@@ -155,11 +151,11 @@ pub async fn claim_due(
     limit: i32,
 ) -> QueryResult<Vec<Notification>> {
     diesel::sql_query(
-        "UPDATE notifications SET status = 'sending', locked_until = $1, attempts = attempts + 1 \
+        "UPDATE notifications SET status = $4, locked_until = $1, attempts = attempts + 1 \
          WHERE id IN ( \
            SELECT id FROM notifications \
-           WHERE (status = 'queued' AND next_attempt_at <= $2) \
-              OR (status = 'sending' AND locked_until < $2) \
+           WHERE (status = $5 AND next_attempt_at <= $2) \
+              OR (status = $4 AND locked_until < $2) \
            ORDER BY next_attempt_at \
            LIMIT $3 \
            FOR UPDATE SKIP LOCKED) \
@@ -168,6 +164,8 @@ pub async fn claim_due(
     .bind::<Timestamptz, _>(now + LEASE)
     .bind::<Timestamptz, _>(now)
     .bind::<Integer, _>(limit)
+    .bind::<Text, _>(NotificationStatus::Sending)
+    .bind::<Text, _>(NotificationStatus::Queued)
     .load(conn)
     .await
 }
@@ -215,7 +213,7 @@ pub async fn deliver_due(
             }
             let outgoing = OutgoingMessage {
                 id: n.id,
-                channel: &n.channel,
+                channel: n.channel.as_str(),
                 to: &n.recipient,
                 template: &n.template,
                 subject: n.subject.as_deref(),
@@ -253,7 +251,7 @@ async fn mark_sent(
     if scrub {
         diesel::update(target)
             .set((
-                notifications::status.eq("sent"),
+                notifications::status.eq(NotificationStatus::Sent),
                 notifications::sent_at.eq(now),
                 notifications::locked_until.eq(None::<DateTime<Utc>>),
                 notifications::body.eq(""),
@@ -264,7 +262,7 @@ async fn mark_sent(
     } else {
         diesel::update(target)
             .set((
-                notifications::status.eq("sent"),
+                notifications::status.eq(NotificationStatus::Sent),
                 notifications::sent_at.eq(now),
                 notifications::locked_until.eq(None::<DateTime<Utc>>),
             ))
@@ -286,11 +284,15 @@ async fn mark_attempt_failed(
     let error: String = error.chars().take(500).collect();
     let still_ours = notifications::table
         .find(claimed.id)
-        .filter(notifications::status.eq("sending"))
+        .filter(notifications::status.eq(NotificationStatus::Sending))
         .filter(notifications::locked_until.eq(claimed.locked_until));
     diesel::update(still_ours)
         .set((
-            notifications::status.eq(if give_up { "failed" } else { "queued" }),
+            notifications::status.eq(if give_up {
+                NotificationStatus::Failed
+            } else {
+                NotificationStatus::Queued
+            }),
             notifications::next_attempt_at.eq(now + backoff(claimed.attempts)),
             notifications::locked_until.eq(None::<DateTime<Utc>>),
             notifications::last_error.eq(error),
@@ -316,7 +318,8 @@ pub struct NotificationView {
     #[schema(value_type = Object, example = json!({"code": "123456"}))]
     pub data: serde_json::Value,
     /// queued, sending, sent or failed.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: NotificationStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -324,11 +327,7 @@ impl From<Notification> for NotificationView {
     fn from(n: Notification) -> Self {
         NotificationView {
             id: n.id,
-            channel: if n.channel == "sms" {
-                Channel::Sms
-            } else {
-                Channel::Email
-            },
+            channel: n.channel,
             recipient: n.recipient,
             template: n.template,
             subject: n.subject,

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::notifications::outbox::Channel;
+use super::channel::Channel;
 
 /// A message to a participant. The variant fixes the template name and its data.
 #[derive(Debug, Clone)]
@@ -14,6 +14,13 @@ pub enum Message {
     LoginOtp { code: String },
     /// Code confirming a new mobile number.
     PhoneOtp { code: String },
+    /// Code a participant gives a partner platform to pay for one training
+    /// (valid 5 minutes, bound to that card, course and platform).
+    PurchaseOtp {
+        code: String,
+        course_title: String,
+        price_idr: i64,
+    },
     /// Password reset link; SMS copies carry the masked registered email.
     PasswordReset {
         token: String,
@@ -44,6 +51,7 @@ impl Message {
             Message::EmailVerification { .. } => "email_verification",
             Message::LoginOtp { .. } => "login_otp",
             Message::PhoneOtp { .. } => "phone_otp",
+            Message::PurchaseOtp { .. } => "purchase_otp",
             Message::PasswordReset { .. } => "password_reset",
             Message::BeneficiarySelected { .. } => "beneficiary_selected",
             Message::CardDeactivated => "card_deactivated",
@@ -55,6 +63,11 @@ impl Message {
         match self {
             Message::EmailVerification { token, .. } => json!({ "token": token }),
             Message::LoginOtp { code } | Message::PhoneOtp { code } => json!({ "code": code }),
+            Message::PurchaseOtp {
+                code,
+                course_title,
+                price_idr,
+            } => json!({ "code": code, "course_title": course_title, "price_idr": price_idr }),
             Message::PasswordReset {
                 token,
                 masked_email,
@@ -90,6 +103,18 @@ impl Message {
                 "Kode Verifikasi Nomor HP",
                 format!("Prakerja: kode verifikasi nomor HP kamu {code}. Berlaku 5 menit. JANGAN BERIKAN kode ini kepada siapa pun."),
             ),
+            // A purchase code must never read like a login code: it names what it
+            // pays for, and nothing in it says to log in.
+            Message::PurchaseOtp {
+                code,
+                course_title,
+                price_idr,
+            } => (
+                "Kode OTP Pembelian Pelatihan Prakerja",
+                format!(
+                    "Kode OTP pembelian pelatihan \"{course_title}\" seharga {}: {code}. Berlaku 5 menit. Berikan kode ini hanya untuk membayar pelatihan tersebut. JANGAN BERIKAN kepada siapa pun yang menghubungi kamu."
+                , rupiah(*price_idr)),
+            ),
             Message::PasswordReset { link, masked_email, .. } => (
                 "Atur Ulang Kata Sandi Prakerja",
                 match (channel, masked_email) {
@@ -124,6 +149,20 @@ impl Message {
     }
 }
 
+/// Rupiah as Indonesians write it: `Rp1.000.000`.
+pub fn rupiah(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(d);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}Rp{grouped}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +181,11 @@ mod tests {
             },
             Message::PhoneOtp {
                 code: "654321".into(),
+            },
+            Message::PurchaseOtp {
+                code: "246810".into(),
+                course_title: "Menjahit untuk Pemula".into(),
+                price_idr: 750_000,
             },
             Message::PasswordReset {
                 token: "TOKEN".into(),
@@ -181,6 +225,34 @@ mod tests {
         assert_eq!(r.data, json!({"code": "123456"}));
         assert!(r.body.contains("123456"));
         assert_eq!(r.subject.as_deref(), Some("Kode OTP Masuk Prakerja"));
+    }
+
+    #[test]
+    fn rupiah_groups_thousands_with_dots() {
+        assert_eq!(rupiah(0), "Rp0");
+        assert_eq!(rupiah(999), "Rp999");
+        assert_eq!(rupiah(1_000), "Rp1.000");
+        assert_eq!(rupiah(1_000_000), "Rp1.000.000");
+        assert_eq!(rupiah(-50_000), "-Rp50.000");
+    }
+
+    #[test]
+    fn purchase_otp_names_the_course_and_never_says_log_in() {
+        let m = Message::PurchaseOtp {
+            code: "246810".into(),
+            course_title: "Menjahit".into(),
+            price_idr: 750_000,
+        };
+        for channel in [Channel::Email, Channel::Sms] {
+            let r = m.render(channel);
+            assert_eq!(r.template, "purchase_otp");
+            assert_eq!(
+                r.data,
+                json!({"code": "246810", "course_title": "Menjahit", "price_idr": 750000})
+            );
+            assert!(r.body.contains("Menjahit") && r.body.contains("Rp750.000"));
+            assert!(!r.body.to_lowercase().contains("masuk"), "{}", r.body);
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ struct IdentityRow {
     full_name_ciphertext: Vec<u8>,
     birth_place_ciphertext: Vec<u8>,
     address_ciphertext: Vec<u8>,
-    gender: String,
+    gender: Gender,
     province_code: String,
     regency_code: String,
 }
@@ -87,11 +87,7 @@ pub async fn load_identity(
         full_name: open(pii, &row.full_name_ciphertext, "full_name", id)?,
         birth_place: open(pii, &row.birth_place_ciphertext, "birth_place", id)?,
         address: open(pii, &row.address_ciphertext, "address", id)?,
-        gender: if row.gender == "female" {
-            Gender::Female
-        } else {
-            Gender::Male
-        },
+        gender: row.gender,
         province_code: row.province_code,
         regency_code: row.regency_code,
     }))
@@ -123,7 +119,7 @@ pub async fn insert_identity(
             identities::full_name_ciphertext.eq(seal("full_name", &record.full_name)),
             identities::birth_place_ciphertext.eq(seal("birth_place", &record.birth_place)),
             identities::address_ciphertext.eq(seal("address", &record.address)),
-            identities::gender.eq(record.gender.as_str()),
+            identities::gender.eq(record.gender),
             identities::province_code.eq(&record.province_code),
             identities::regency_code.eq(&record.regency_code),
             identities::verified_at.eq(now),

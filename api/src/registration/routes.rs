@@ -2,17 +2,27 @@
 
 use actix_web::{get, post, put, web, HttpResponse};
 
-use super::{service, views::*};
+use super::{service, views::*, Deps};
 use crate::{
-    accounts::service::Caller,
-    app::AppState,
     auth::Authenticated,
     error::{ApiResult, Problem},
     http::{
         image::{ImageUpload, ONE_MIB},
-        ImageBody, JsonBody,
+        Caller, ImageBody, JsonBody,
     },
+    state::AppState,
 };
+
+/// What the registration flows borrow from the state.
+fn deps(state: &AppState) -> Deps<'_> {
+    Deps {
+        clock: &state.clock,
+        pii: &state.pii,
+        blind: &state.blind,
+        registry: &state.registry,
+        face: &state.face,
+    }
+}
 
 /// Checks NIK, KK number and date of birth against the population registry
 /// (Dukcapil). The name, gender, birth place and KTP address come from the
@@ -38,7 +48,8 @@ pub async fn put_identity(
     caller: Caller,
     body: JsonBody<IdentityBody>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::verify_identity(&state, &caller, &auth.0, &body.0).await?))
+    let view = service::verify_identity(&state.db, deps(&state), &caller, &auth.0, &body.0).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Personal information. `address` must equal the KTP address exactly.
@@ -58,7 +69,9 @@ pub async fn put_profile(
     state: web::Data<AppState>,
     body: JsonBody<ProfileBody>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::set_profile(&state, &auth.0, &body.0).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok()
+        .json(service::set_profile(&mut conn, deps(&state), &auth.0, &body.0).await?))
 }
 
 /// The e-KTP photo: the raw JPEG or PNG bytes as the body (at most 1 MiB),
@@ -79,7 +92,8 @@ pub async fn put_ktp_photo(
     state: web::Data<AppState>,
     image: ImageBody<ONE_MIB>,
 ) -> ApiResult<HttpResponse> {
-    service::set_ktp_photo(&state, &auth.0, image.kind, &image.bytes).await?;
+    let mut conn = state.db.get().await?;
+    service::set_ktp_photo(&mut conn, deps(&state), &auth.0, image.kind, &image.bytes).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -105,7 +119,8 @@ pub async fn post_face_enrollment(
     state: web::Data<AppState>,
     image: ImageBody<ONE_MIB>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::enroll_face(&state, &auth.0, &image.bytes).await?))
+    let view = service::enroll_face(&state.db, deps(&state), &auth.0, &image.bytes).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Motivation and preferred training or skills.
@@ -124,7 +139,9 @@ pub async fn put_questionnaire(
     state: web::Data<AppState>,
     body: JsonBody<QuestionnaireBody>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::set_questionnaire(&state, &auth.0, body.0).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok().json(service::set_questionnaire(&mut conn, now, &auth.0, body.0).await?))
 }
 
 /// The signed statement (declaration) about one's situation; `agreed` must be true.
@@ -143,7 +160,10 @@ pub async fn put_statement(
     state: web::Data<AppState>,
     body: JsonBody<StatementBody>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::sign_statement(&state, &auth.0, body.0.agreed).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok()
+        .json(service::sign_statement(&mut conn, now, &auth.0, body.0.agreed).await?))
 }
 
 /// The basic aptitude test (TKD): at least 20 questions with their options
@@ -151,7 +171,8 @@ pub async fn put_statement(
 #[utoipa::path(tag = "registration", responses((status = 200, body = AptitudeTest)))]
 #[get("/aptitude-test")]
 pub async fn get_aptitude_test(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(service::aptitude_test(&state).await?))
+    let mut conn = state.db.get().await?;
+    Ok(HttpResponse::Ok().json(service::aptitude_test(&mut conn).await?))
 }
 
 /// Submits the aptitude test once, with every question answered (`option` is the
@@ -172,7 +193,10 @@ pub async fn post_aptitude_submission(
     state: web::Data<AppState>,
     body: JsonBody<AptitudeSubmission>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(service::submit_aptitude(&state, &auth.0, &body.0).await?))
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let result = service::submit_aptitude(&mut conn, now, &auth.0, &body.0).await?;
+    Ok(HttpResponse::Created().json(result))
 }
 
 /// Whether the participant is eligible today (Asia/Jakarta date on the service
@@ -188,5 +212,7 @@ pub async fn get_eligibility(
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
     let today = state.clock.today_jakarta();
-    Ok(HttpResponse::Ok().json(service::eligibility(&state, auth.0.account_id, today).await?))
+    let mut conn = state.db.get().await?;
+    let view = service::eligibility(&mut conn, &state.pii, auth.0.account_id, today).await?;
+    Ok(HttpResponse::Ok().json(view))
 }

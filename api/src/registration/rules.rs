@@ -2,11 +2,9 @@
 //! plain functions and enums. [`eligibility`] is the one place the rules live:
 //! joining a wave, selection and purchase-day checks all call it.
 
-use std::str::FromStr;
-
 use chrono::NaiveDate;
-use serde::Serialize;
-use utoipa::ToSchema;
+
+use crate::db::text_enum;
 
 /// Youngest eligible age (inclusive).
 pub const MIN_AGE: u32 = 18;
@@ -15,51 +13,30 @@ pub const MAX_AGE: u32 = 64;
 /// At most this many NIKs of one family card (KK) may ever be beneficiaries.
 pub const KK_BENEFICIARY_LIMIT: i64 = 2;
 
-macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant,)+ }
+/// Registration steps in the order of the participant's journey (API.md Fixed
+/// names); every one is needed to join a wave.
+pub const REGISTRATION_STEPS: [&str; 8] = [
+    "identity",
+    "profile",
+    "ktp_photo",
+    "face",
+    "questionnaire",
+    "phone",
+    "statement",
+    "aptitude_test",
+];
 
-        impl $name {
-            /// Every value, in the order API.md lists them.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The API and database spelling.
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| format!(
-                        "must be one of: {}",
-                        $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-                    ))
-            }
-        }
-    };
-}
-
-vocabulary! {
+text_enum! {
     /// Highest education completed.
-    EducationLevel {
+    pub enum EducationLevel {
         None => "none", Sd => "sd", Smp => "smp", Sma => "sma", Smk => "smk", D1 => "d1", D2 => "d2",
         D3 => "d3", D4 => "d4", S1 => "s1", S2 => "s2", S3 => "s3",
     }
 }
 
-vocabulary! {
+text_enum! {
     /// Occupation, including every category DOMAIN.md §2 excludes.
-    Occupation {
+    pub enum Occupation {
         Unemployed => "unemployed", PrivateEmployee => "private_employee", Entrepreneur => "entrepreneur",
         Farmer => "farmer", Fisher => "fisher", Laborer => "laborer", Freelancer => "freelancer",
         Homemaker => "homemaker", Other => "other",
@@ -86,16 +63,16 @@ impl Occupation {
     }
 }
 
-vocabulary! {
+text_enum! {
     /// Employment situation.
-    EmploymentStatus {
+    pub enum EmploymentStatus {
         Unemployed => "unemployed", Employed => "employed", SelfEmployed => "self_employed", LaidOff => "laid_off",
     }
 }
 
-vocabulary! {
+text_enum! {
     /// Why someone is not eligible (API.md Fixed names).
-    Reason {
+    pub enum Reason {
         IdentityNotVerified => "identity_not_verified",
         AgeOutOfRange => "age_out_of_range",
         InFormalEducation => "in_formal_education",

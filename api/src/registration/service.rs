@@ -4,45 +4,34 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
-use diesel::{
-    dsl::exists,
-    prelude::*,
-    result::{DatabaseErrorKind, Error as DieselError},
-    select,
-    upsert::excluded,
-};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{dsl::exists, prelude::*, select, upsert::excluded};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{
     model::{self, aad, Identity},
-    rules::{self, EducationLevel, EmploymentStatus, Facts, Occupation},
+    rules::{self, EducationLevel, EmploymentStatus, Facts, Occupation, REGISTRATION_STEPS},
     views::*,
+    Deps,
 };
 use crate::{
-    accounts::service::Caller,
-    app::AppState,
     audit::{self, Action, Event},
     auth::Principal,
-    db::schema::{
-        applications, aptitude_questions, aptitude_submissions, face_enrollments, ktp_photos,
-        profiles, questionnaires, statements,
+    crypto::PiiCipher,
+    db::{
+        self,
+        schema::{
+            applications, aptitude_questions, aptitude_submissions, face_enrollments, ktp_photos,
+            profiles, questionnaires, statements,
+        },
+        DbPool,
     },
     error::{ApiError, ErrorCode},
-    http::ImageKind,
+    http::{Caller, ImageKind},
     identity::{check_birth_date, KkNumber, Nik},
     integrations::face::Liveness,
 };
-
-fn constraint(e: &DieselError) -> Option<&str> {
-    match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            info.constraint_name()
-        }
-        _ => None,
-    }
-}
 
 fn identity_view(identity: &Identity) -> IdentityView {
     IdentityView {
@@ -59,7 +48,8 @@ fn identity_view(identity: &Identity) -> IdentityView {
 /// the record. Nothing is stored unless the registry found the NIK with a
 /// matching KK and date of birth.
 pub async fn verify_identity(
-    state: &AppState,
+    db: &DbPool,
+    deps: Deps<'_>,
     caller: &Caller,
     who: &Principal,
     body: &IdentityBody,
@@ -69,8 +59,8 @@ pub async fn verify_identity(
         .map_err(|e| ApiError::field("kk_number", e.to_string()))?;
     check_birth_date(&nik, body.date_of_birth)?;
     {
-        let mut conn = state.db.get().await?;
-        if model::load_identity(&mut conn, &state.pii, who.account_id)
+        let mut conn = db.get().await?;
+        if model::load_identity(&mut conn, deps.pii, who.account_id)
             .await?
             .is_some()
         {
@@ -79,18 +69,18 @@ pub async fn verify_identity(
     }
     // The registry call happens outside any transaction: no connection or lock is
     // held while waiting on it.
-    let answer = state.registry.verify(&nik, &kk, body.date_of_birth).await?;
+    let answer = deps.registry.verify(&nik, &kk, body.date_of_birth).await?;
     let record = answer.into_verified_record().ok_or_else(|| {
         ApiError::new(ErrorCode::IdentityMismatch).detail(
             "The population registry has no record with this NIK, KK number and date of birth.",
         )
     })?;
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
+    let now = deps.clock.now();
+    let mut conn = db.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        model::insert_identity(conn, &state.pii, &state.blind, who.account_id, &nik, &record, now)
+        model::insert_identity(conn, deps.pii, deps.blind, who.account_id, &nik, &record, now)
             .await
-            .map_err(|e| match constraint(&e) {
+            .map_err(|e| match db::unique_violation(&e) {
                 Some("identities_nik_index_key") => ApiError::new(ErrorCode::NikRegistered)
                     .detail("This NIK is already registered to another account; recover that account with the forgotten-password flow."),
                 Some("identities_pkey") => already_verified(),
@@ -100,7 +90,7 @@ pub async fn verify_identity(
         Ok(())
     })
     .await?;
-    let identity = model::load_identity(&mut conn, &state.pii, who.account_id)
+    let identity = model::load_identity(&mut conn, deps.pii, who.account_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity vanished after insert")))?;
     Ok(identity_view(&identity))
@@ -120,7 +110,8 @@ fn parse_field<T: std::str::FromStr<Err = String>>(
 
 /// Stores the personal information. The address must be the KTP address, exactly.
 pub async fn set_profile(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    deps: Deps<'_>,
     who: &Principal,
     body: &ProfileBody,
 ) -> Result<ProfileView, ApiError> {
@@ -144,8 +135,7 @@ pub async fn set_profile(
             "must be a 4-digit regency code within the province",
         ));
     }
-    let mut conn = state.db.get().await?;
-    let identity = model::load_identity(&mut conn, &state.pii, who.account_id)
+    let identity = model::load_identity(conn, deps.pii, who.account_id)
         .await?
         .ok_or_else(|| {
             ApiError::new(ErrorCode::IdentityRequired).detail("Verify the identity (NIK) first.")
@@ -155,15 +145,15 @@ pub async fn set_profile(
             .detail("The address must be written exactly as on the KTP, punctuation included, without RT/RW or village.")
             .with_errors(vec![crate::error::FieldError { field: "address".into(), message: "differs from the KTP address".into() }]));
     }
-    let now = state.clock.now();
+    let now = deps.clock.now();
     let values = (
         profiles::account_id.eq(who.account_id),
         profiles::domicile_province_code.eq(province),
         profiles::domicile_regency_code.eq(regency),
-        profiles::education_level.eq(education.as_str()),
+        profiles::education_level.eq(education),
         profiles::in_formal_education.eq(body.in_formal_education),
-        profiles::occupation.eq(occupation.as_str()),
-        profiles::employment_status.eq(employment.as_str()),
+        profiles::occupation.eq(occupation),
+        profiles::employment_status.eq(employment),
         profiles::updated_at.eq(now),
     );
     diesel::insert_into(profiles::table)
@@ -179,7 +169,7 @@ pub async fn set_profile(
             profiles::employment_status.eq(excluded(profiles::employment_status)),
             profiles::updated_at.eq(excluded(profiles::updated_at)),
         ))
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     Ok(ProfileView {
         domicile_province_code: province.clone(),
@@ -193,16 +183,16 @@ pub async fn set_profile(
 
 /// Stores the e-KTP photo, encrypted.
 pub async fn set_ktp_photo(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    deps: Deps<'_>,
     who: &Principal,
     kind: ImageKind,
     image: &[u8],
 ) -> Result<(), ApiError> {
-    let sealed = state
+    let sealed = deps
         .pii
         .encrypt(image, &aad("ktp_photos", "ciphertext", who.account_id));
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
+    let now = deps.clock.now();
     diesel::insert_into(ktp_photos::table)
         .values((
             ktp_photos::account_id.eq(who.account_id),
@@ -219,7 +209,7 @@ pub async fn set_ktp_photo(
             ktp_photos::ciphertext.eq(&sealed),
             ktp_photos::uploaded_at.eq(now),
         ))
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -236,25 +226,26 @@ async fn has_applied(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult
 /// Enrolls the face after a liveness check; the service's face id is the
 /// reference for later face checks.
 pub async fn enroll_face(
-    state: &AppState,
+    db: &DbPool,
+    deps: Deps<'_>,
     who: &Principal,
     image: &[u8],
 ) -> Result<FaceEnrollmentView, ApiError> {
     {
-        let mut conn = state.db.get().await?;
+        let mut conn = db.get().await?;
         if has_applied(&mut conn, who.account_id).await? {
             return Err(ApiError::new(ErrorCode::RegistrationLocked)
                 .detail("The face cannot be changed after joining a wave."));
         }
     }
-    let face_id = match state.face.liveness(image).await? {
+    let face_id = match deps.face.liveness(image).await? {
         Liveness::Live { face_id } => face_id,
         Liveness::NotLive => return Err(ApiError::new(ErrorCode::FaceLivenessFailed).detail(
             "No live face was recognised; take the photo again in good light and blink when asked.",
         )),
     };
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
+    let now = deps.clock.now();
+    let mut conn = db.get().await?;
     diesel::insert_into(face_enrollments::table)
         .values((
             face_enrollments::account_id.eq(who.account_id),
@@ -274,7 +265,8 @@ pub async fn enroll_face(
 
 /// Stores the motivation and preferred skills.
 pub async fn set_questionnaire(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     who: &Principal,
     body: QuestionnaireBody,
 ) -> Result<QuestionnaireView, ApiError> {
@@ -284,8 +276,6 @@ pub async fn set_questionnaire(
         .map(|s| s.trim().to_owned())
         .collect();
     let motivation = body.motivation.trim().to_owned();
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
     diesel::insert_into(questionnaires::table)
         .values((
             questionnaires::account_id.eq(who.account_id),
@@ -300,7 +290,7 @@ pub async fn set_questionnaire(
             questionnaires::preferred_skills.eq(&skills),
             questionnaires::updated_at.eq(now),
         ))
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     Ok(QuestionnaireView {
         motivation,
@@ -310,7 +300,8 @@ pub async fn set_questionnaire(
 
 /// Records the signed declaration (must be `true`).
 pub async fn sign_statement(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     who: &Principal,
     agreed: bool,
 ) -> Result<StatementView, ApiError> {
@@ -320,20 +311,18 @@ pub async fn sign_statement(
             "must be true: the declaration has to be agreed to",
         ));
     }
-    let now = state.clock.now();
-    let mut conn = state.db.get().await?;
     diesel::insert_into(statements::table)
         .values((
             statements::account_id.eq(who.account_id),
             statements::agreed_at.eq(now),
         ))
         .on_conflict_do_nothing()
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     let agreed_at = statements::table
         .find(who.account_id)
         .select(statements::agreed_at)
-        .first(&mut conn)
+        .first(conn)
         .await?;
     Ok(StatementView {
         agreed: true,
@@ -368,9 +357,8 @@ fn options_of(q: &QuestionRow) -> Result<Vec<AptitudeOption>, ApiError> {
 }
 
 /// The questions, without their answers.
-pub async fn aptitude_test(state: &AppState) -> Result<AptitudeTest, ApiError> {
-    let mut conn = state.db.get().await?;
-    let questions = questions(&mut conn)
+pub async fn aptitude_test(conn: &mut AsyncPgConnection) -> Result<AptitudeTest, ApiError> {
+    let questions = questions(conn)
         .await?
         .into_iter()
         .map(|q| {
@@ -386,12 +374,12 @@ pub async fn aptitude_test(state: &AppState) -> Result<AptitudeTest, ApiError> {
 
 /// Scores a submission; one per account, every question answered exactly once.
 pub async fn submit_aptitude(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
     who: &Principal,
     body: &AptitudeSubmission,
 ) -> Result<AptitudeResult, ApiError> {
-    let mut conn = state.db.get().await?;
-    let bank = questions(&mut conn).await?;
+    let bank = questions(conn).await?;
     let mut given: HashMap<&str, &str> = HashMap::new();
     for (i, a) in body.answers.iter().enumerate() {
         let Some(q) = bank.iter().find(|q| q.id == a.question_id) else {
@@ -439,10 +427,10 @@ pub async fn submit_aptitude(
             aptitude_submissions::account_id.eq(who.account_id),
             aptitude_submissions::score.eq(score),
             aptitude_submissions::answers.eq(answers),
-            aptitude_submissions::submitted_at.eq(state.clock.now()),
+            aptitude_submissions::submitted_at.eq(now),
         ))
         .on_conflict_do_nothing()
-        .execute(&mut conn)
+        .execute(conn)
         .await?;
     if inserted == 0 {
         return Err(ApiError::new(ErrorCode::AlreadySubmitted)
@@ -456,12 +444,12 @@ pub async fn submit_aptitude(
 
 /// The facts eligibility is decided on, read fresh from the database.
 pub async fn eligibility_facts(
-    state: &AppState,
     conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
     account: Uuid,
 ) -> Result<Facts, ApiError> {
-    let identity = model::load_identity(conn, &state.pii, account).await?;
-    let profile: Option<(bool, String)> = profiles::table
+    let identity = model::load_identity(conn, pii, account).await?;
+    let profile: Option<(bool, Occupation)> = profiles::table
         .find(account)
         .select((profiles::in_formal_education, profiles::occupation))
         .first(conn)
@@ -475,7 +463,7 @@ pub async fn eligibility_facts(
         identity_verified: identity.is_some(),
         birth_date: identity.as_ref().map(|i| i.birth_date),
         in_formal_education: profile.as_ref().map(|p| p.0),
-        occupation: profile.and_then(|p| p.1.parse().ok()),
+        occupation: profile.map(|p| p.1),
         past_beneficiary: model::has_card(conn, account).await?,
         kk_other_beneficiaries,
     })
@@ -483,15 +471,33 @@ pub async fn eligibility_facts(
 
 /// Eligibility on `today` (an Asia/Jakarta date).
 pub async fn eligibility(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
     account: Uuid,
     today: NaiveDate,
 ) -> Result<Eligibility, ApiError> {
-    let mut conn = state.db.get().await?;
-    let facts = eligibility_facts(state, &mut conn, account).await?;
+    let facts = eligibility_facts(conn, pii, account).await?;
     let reasons = rules::eligibility(&facts, today);
     Ok(Eligibility {
         eligible: reasons.is_empty(),
         reasons,
+    })
+}
+
+/// Which registration steps are done, in the journey's order (`GET /v1/me`).
+pub async fn progress(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<Registration> {
+    let done = model::steps_done(conn, account).await?;
+    let (mut completed_steps, mut missing_steps) = (Vec::new(), Vec::new());
+    for (step, is_done) in REGISTRATION_STEPS.into_iter().zip(done) {
+        if is_done {
+            completed_steps.push(step);
+        } else {
+            missing_steps.push(step);
+        }
+    }
+    Ok(Registration {
+        complete: missing_steps.is_empty(),
+        completed_steps,
+        missing_steps,
     })
 }

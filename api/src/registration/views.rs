@@ -197,3 +197,13 @@ pub struct Eligibility {
     /// excluded_occupation, past_beneficiary, kk_limit_reached.
     pub reasons: Vec<Reason>,
 }
+
+/// Registration progress (steps in the order of the participant's journey).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registration {
+    pub complete: bool,
+    #[schema(example = json!(["identity", "phone"]))]
+    pub completed_steps: Vec<&'static str>,
+    #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]))]
+    pub missing_steps: Vec<&'static str>,
+}

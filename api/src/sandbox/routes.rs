@@ -8,12 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::{
-    app::AppState,
     error::{ApiError, ApiResult, ErrorCode, Problem},
     http::JsonBody,
     jobs::Job,
     notifications::outbox::{self, NotificationView},
     pagination::{Page, PageParams},
+    state::AppState,
 };
 
 /// The service clock.

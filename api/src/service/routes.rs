@@ -5,9 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     db,
     error::{ApiError, ErrorCode, Problem},
+    state::AppState,
 };
 
 /// Health or readiness answer.

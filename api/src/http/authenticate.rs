@@ -1,5 +1,6 @@
 //! Resolves `Authorization: Bearer …` before the handler's extractors run, so a
-//! bad token is answered 401 even when the body is also malformed (API.md).
+//! bad token is answered 401 even when the body is also malformed (API.md). The
+//! outcome is left in the request's extensions for the `auth` extractors.
 
 use actix_web::{
     body::MessageBody,
@@ -13,11 +14,11 @@ use diesel::{prelude::*, OptionalExtension};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::{jwt::TokenError, AuthOutcome, Principal, Role};
 use crate::{
-    app::AppState,
+    auth::{jwt::TokenError, AuthOutcome, Principal, Role},
     db::schema::{accounts, sessions},
     error::ErrorCode,
+    state::AppState,
 };
 
 /// The middleware (installed with `actix_web::middleware::from_fn`).
@@ -50,7 +51,7 @@ struct SessionState {
     account_id: Uuid,
     ended_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
-    role: String,
+    role: Role,
     blocked_at: Option<DateTime<Utc>>,
 }
 
@@ -98,6 +99,6 @@ async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> 
     Ok(Principal {
         account_id,
         session_id: claims.sid,
-        role: Role::from_db(&role),
+        role,
     })
 }

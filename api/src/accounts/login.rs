@@ -1,0 +1,192 @@
+//! Two-step login (DOMAIN.md §1, API.md Login rules): email and password (and a
+//! captcha where one is configured), then a 6-digit code sent to the email.
+//! Wrong passwords lock an address out for 15 minutes after the tenth; the
+//! codes, their resends and wrong guesses follow the OTP module's login budget.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::{
+    email::Email, model, rules::LOGIN_FAILURES, sessions, views::LoginChallenge, views::TokenPair,
+    Deps,
+};
+use crate::{
+    audit::{self, Action, Event},
+    db::DbPool,
+    error::{ApiError, ErrorCode},
+    http::Caller,
+    integrations::captcha,
+    notifications::Channel,
+    otp::{self, CodeMessage, Guess, Purpose, Scope, Verdict},
+    ratelimit,
+};
+
+/// The bucket of wrong passwords for an address: keyed by the address (hashed),
+/// so unknown addresses lock out like known ones and the lock-out reveals
+/// nothing about which accounts exist.
+pub(super) fn failures_bucket(deps: Deps<'_>, email: &str) -> String {
+    format!("login_fail:{}", deps.secrets.bucket_id("email", email))
+}
+
+/// Login step 1: email + password (+ captcha), then a code by email. Takes the
+/// pool: no connection is held while the captcha and argon2 run.
+pub async fn login(
+    db: &DbPool,
+    deps: Deps<'_>,
+    caller: &Caller,
+    email: &str,
+    password: &str,
+    captcha_token: Option<&str>,
+) -> Result<LoginChallenge, ApiError> {
+    let now = deps.clock.now();
+    let per_minute = deps.settings.rate_limit_ip_per_minute;
+    {
+        let mut conn = db.get().await?;
+        ratelimit::per_ip(&mut conn, "login", caller.ip, per_minute, now).await?;
+    }
+    if let Some(settings) = &deps.settings.captcha {
+        captcha::verify(deps.http, settings, captcha_token).await?;
+    }
+    let email = Email::parse(email).map_err(|_| ApiError::new(ErrorCode::InvalidCredentials))?;
+    let failures = failures_bucket(deps, email.as_str());
+    let ip_failures = format!("login_fail_ip:{}", caller.ip);
+    let mut conn = db.get().await?;
+    if let Err(e) = ratelimit::lockout(&mut conn, &failures, LOGIN_FAILURES, now).await? {
+        return Err(e
+            .into_error(ErrorCode::LoginAttemptsExceeded)
+            .detail("Too many wrong passwords; wait for the time in Retry-After."));
+    }
+    // Per minute, like every per-IP limit: thousands of phones behind one
+    // carrier-grade NAT address must not lock each other out for long.
+    ratelimit::check(
+        &mut conn,
+        &ip_failures,
+        ratelimit::per_ip_limit(per_minute),
+        now,
+    )
+    .await?
+    .map_err(ApiError::from)?;
+    let account = model::find_by_email(&mut conn, email.as_str()).await?;
+    drop(conn);
+    let ok = deps
+        .passwords
+        .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
+        .await?;
+    let mut conn = db.get().await?;
+    let account = match (ok, account) {
+        (true, Some(account)) => account,
+        (_, account) => {
+            let subject = account.map(|a| a.id);
+            conn.transaction::<_, ApiError, _>(async |conn| {
+                ratelimit::record(conn, &failures, now).await?;
+                ratelimit::record(conn, &ip_failures, now).await?;
+                let locked = ratelimit::lockout(conn, &failures, LOGIN_FAILURES, now)
+                    .await?
+                    .is_err();
+                if let Some(id) = subject {
+                    audit::record(
+                        conn,
+                        now,
+                        &caller.origin,
+                        Event::about(id, Action::LoginFailed),
+                    )
+                    .await?;
+                    if locked {
+                        audit::record(
+                            conn,
+                            now,
+                            &caller.origin,
+                            Event::about(id, Action::LoginLockedOut),
+                        )
+                        .await?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+            return Err(
+                ApiError::new(ErrorCode::InvalidCredentials).detail("Wrong email or password.")
+            );
+        }
+    };
+    // Only a caller who knows the password learns these states (API.md).
+    if !account.email_verified() {
+        return Err(ApiError::new(ErrorCode::EmailNotVerified)
+            .detail("Verify the email address first; the link was sent at sign-up."));
+    }
+    if account.blocked() {
+        return Err(ApiError::new(ErrorCode::AccountBlocked)
+            .detail("The account is blocked by the programme office."));
+    }
+    ratelimit::clear(&mut conn, &failures).await?;
+    let issued = otp::issue(
+        &mut conn,
+        deps.secrets,
+        now,
+        otp::Issue {
+            account_id: account.id,
+            scope: Scope::Account(account.id),
+            message: CodeMessage::Login,
+            deliveries: &[(Channel::Email, &account.email)],
+            context: None,
+        },
+    )
+    .await?;
+    Ok(issued.into())
+}
+
+/// Login step 2: the emailed code; opens a session.
+pub async fn verify_login(
+    conn: &mut AsyncPgConnection,
+    deps: Deps<'_>,
+    caller: &Caller,
+    challenge_id: Uuid,
+    code: &str,
+) -> Result<TokenPair, ApiError> {
+    let now = deps.clock.now();
+    let outcome = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let guess = Guess {
+                challenge_id,
+                purpose: Purpose::Login,
+                account: None,
+                code,
+            };
+            match otp::verify(conn, deps.secrets, &caller.origin, now, guess).await? {
+                Verdict::Refused(error) => Ok(Err(error)),
+                Verdict::Accepted(challenge) => {
+                    let account = model::find_for_update(conn, challenge.account_id).await?;
+                    if account.blocked() {
+                        return Ok(Err(ApiError::new(ErrorCode::AccountBlocked)));
+                    }
+                    let (session_id, refresh) =
+                        sessions::open(conn, deps, account.id, caller).await?;
+                    audit::record(
+                        conn,
+                        now,
+                        &caller.origin,
+                        Event::own(account.id, Action::LoginSucceeded),
+                    )
+                    .await?;
+                    Ok(Ok((account.id, session_id, refresh)))
+                }
+            }
+        })
+        .await?;
+    let (account_id, session_id, refresh_token) = outcome?;
+    sessions::token_pair(deps, account_id, session_id, refresh_token)
+}
+
+/// Sends a new login code for the same challenge.
+pub async fn resend_login(
+    conn: &mut AsyncPgConnection,
+    deps: Deps<'_>,
+    caller: &Caller,
+    challenge_id: Uuid,
+) -> Result<LoginChallenge, ApiError> {
+    let now = deps.clock.now();
+    let per_minute = deps.settings.rate_limit_ip_per_minute;
+    ratelimit::per_ip(conn, "login", caller.ip, per_minute, now).await?;
+    let issued = otp::resend(conn, deps.secrets, now, challenge_id, Purpose::Login, None).await?;
+    Ok(issued.into())
+}

@@ -1,0 +1,101 @@
+//! The shared state: the pool, the clock, the settings and the collaborators
+//! (hashers, ciphers, outside-service adapters), built once at start-up.
+//!
+//! It sits below every domain: handlers borrow from it what a domain function
+//! needs and pass that along, so domain functions take a connection and their
+//! collaborators, never the state, and a job, a benchmark or the CLI can call
+//! them without building the web app. Nothing here imports a domain.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::{
+    auth::jwt::TokenIssuer,
+    clock::Clock,
+    config::Settings,
+    crypto::{BlindIndex, PiiCipher},
+    db::{self, DbPool},
+    integrations::{self, face::FaceAdapter, notify::NotifyAdapter, registry::RegistryAdapter},
+    secrets::{passwords::PasswordHasher, SecretHasher},
+};
+
+/// Everything a handler or job needs, shared by all workers.
+pub struct AppState {
+    pub db: DbPool,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub notifier: NotifyAdapter,
+    /// Shared client for outside services (timeouts set from the settings).
+    pub http: reqwest::Client,
+    /// Access-token signing and checking.
+    pub tokens: TokenIssuer,
+    /// Keyed hashing of codes and tokens.
+    pub secrets: SecretHasher,
+    /// argon2id on a bounded blocking pool.
+    pub passwords: PasswordHasher,
+    /// Encryption of personal data at rest.
+    pub pii: PiiCipher,
+    /// Keyed blind indexes for look-ups of encrypted values.
+    pub blind: BlindIndex,
+    /// Population registry adapter.
+    pub registry: RegistryAdapter,
+    /// Face service adapter.
+    pub face: FaceAdapter,
+}
+
+impl AppState {
+    /// Builds the state from settings: the pool, the clock (sandbox: the stored
+    /// offset) and an adapter per outside service (sandbox: simulated when its
+    /// URL is unset).
+    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
+        let pool = db::build_pool(
+            settings.database_url(),
+            settings.db_pool_size,
+            settings.db_pool_timeout,
+            settings.db_statement_timeout,
+        )?;
+        let clock = if settings.is_sandbox() {
+            let mut conn = pool.get().await.context("connecting to the database")?;
+            Clock::sandbox(&mut conn).await?
+        } else {
+            Clock::real()
+        };
+        let http = integrations::http_client(settings.integration_timeout);
+        let notifier = match &settings.notify {
+            Some(endpoint) => NotifyAdapter::Http {
+                client: http.clone(),
+                endpoint: endpoint.clone(),
+            },
+            None => NotifyAdapter::Sandbox,
+        };
+        let registry = match &settings.registry {
+            Some(endpoint) => RegistryAdapter::Http {
+                client: http.clone(),
+                endpoint: endpoint.clone(),
+            },
+            None => RegistryAdapter::Sandbox,
+        };
+        let face = match &settings.face {
+            Some(endpoint) => FaceAdapter::Http {
+                client: http.clone(),
+                endpoint: endpoint.clone(),
+            },
+            None => FaceAdapter::Sandbox,
+        };
+        Ok(AppState {
+            db: pool,
+            pii: settings.pii_keys.cipher(),
+            blind: settings.pii_keys.blind_index(),
+            registry,
+            face,
+            tokens: TokenIssuer::new(&settings),
+            secrets: SecretHasher::new(settings.token_hash_key.clone()),
+            passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            settings: Arc::new(settings),
+            clock,
+            notifier,
+            http,
+        })
+    }
+}

@@ -89,6 +89,10 @@ pub struct Settings {
     pub job_interval_deactivate_expired_cards: Duration,
     /// Public base URL of the web front end, used in verification and reset links.
     pub web_base_url: url::Url,
+    /// Tests only (refused in production): the route named here fails right
+    /// after its transaction commits, as if the process died before answering
+    /// (`selection`), to prove that a retry replays instead of running again.
+    pub fault_after_commit: Option<String>,
 }
 
 /// The single line printed when configuration is wrong.
@@ -359,6 +363,15 @@ impl Settings {
             web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
                 url::Url::parse("https://www.prakerja.go.id").expect("static URL")
             }),
+            fault_after_commit: match (src.raw("TEST_FAULT_AFTER_COMMIT"), app_env) {
+                (Some(_), AppEnv::Production) => {
+                    return Err(problem(
+                        "TEST_FAULT_AFTER_COMMIT",
+                        "is a test hook and cannot be set in production",
+                    ))
+                }
+                (value, _) => value.map(str::to_owned),
+            },
         };
         Ok(settings)
     }
@@ -479,6 +492,17 @@ mod tests {
         assert_eq!(
             Settings::from_map(&vars(&pairs)).unwrap_err().variable,
             "PII_KEYS"
+        );
+    }
+
+    #[test]
+    fn production_refuses_the_test_fault_hook() {
+        let mut all = production_vars();
+        all.push(("TEST_FAULT_AFTER_COMMIT", "selection".into()));
+        let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            Settings::from_map(&vars(&pairs)).unwrap_err().variable,
+            "TEST_FAULT_AFTER_COMMIT"
         );
     }
 

@@ -244,10 +244,17 @@ async fn run(n: usize, quota_all: bool) -> anyhow::Result<()> {
         role: prakerja_api::auth::Role::Admin,
     };
     let caller = prakerja_api::http::Caller::internal();
-    let result =
-        prakerja_api::batches::selection::run(&mut conn, &pii, &caller, &pmo, batch, Utc::now())
-            .await
-            .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
+    let result = prakerja_api::batches::selection::run(
+        &mut conn,
+        &pii,
+        &caller,
+        &pmo,
+        batch,
+        Utc::now(),
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
     let took = started.elapsed();
     check_outcome(&mut conn, n, result.selected, result.not_selected).await?;
     let rss = peak_rss_mib().map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MiB"));

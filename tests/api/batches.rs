@@ -485,6 +485,51 @@ async fn selection_honours_idempotency_key() {
 }
 
 #[tokio::test]
+async fn a_crash_after_the_selection_commits_is_replayed_on_retry_never_run_again() {
+    // The test hook fails the handler right after the run's transaction
+    // commits, as a process killed before it could answer would.
+    let app = TestApp::spawn_with(&[("TEST_FAULT_AFTER_COMMIT", "selection")]).await;
+    let admin = app.admin().await;
+    let (wave, after_close) = open_wave(&app, &admin, 1).await;
+    let p = registered(&app, "crash", 42, 1, "1990-06-06").await;
+    app.apply(&p, &wave).await;
+    app.set_clock(after_close).await;
+    let send = || {
+        app.client
+            .post(app.url(&format!("/v1/admin/batches/{wave}/selection")))
+            .bearer_auth(&admin.access)
+            .header("Idempotency-Key", "select-crash")
+            .send()
+    };
+    let crashed = send().await.unwrap();
+    assert_eq!(crashed.status(), 500, "the client never saw the answer");
+    let retry = send().await.unwrap();
+    assert_eq!(
+        retry.status(),
+        200,
+        "the retry replays, it does not run again"
+    );
+    assert_eq!(retry.headers().get("idempotent-replayed").unwrap(), "true");
+    let body: Value = retry.json().await.unwrap();
+    assert_eq!(body, json!({"selected": 1, "not_selected": 0}));
+    let mut conn = app.db.conn().await;
+    for (sql, want) in [
+        (
+            "SELECT count(*) AS n FROM audit_events WHERE action = 'selection_run'",
+            1,
+        ),
+        ("SELECT count(*) AS n FROM cards", 1),
+        (
+            "SELECT count(*) AS n FROM journal_entries WHERE kind = 'credit'",
+            1,
+        ),
+    ] {
+        assert_eq!(count(&mut conn, sql).await, want, "{sql}");
+    }
+    app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
 async fn a_verified_phone_can_be_changed_by_a_beneficiary_of_this_year() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{body::to_bytes, web::Bytes, HttpResponse, ResponseError};
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::AsyncConnection;
 use prakerja_api::{
     db::DbPool,
     error::{ApiError, ErrorCode},
-    idempotency::{run_once, IdempotencyKey, RETENTION},
+    idempotency::{claim, finish, run_once, Claim, IdempotencyKey, Lease, RETENTION},
 };
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -337,4 +338,159 @@ async fn keys_are_kept_past_a_day_and_purged_after_retention() {
         "a key 25 hours old still replays"
     );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+async fn lease(pool: &DbPool, now: DateTime<Utc>, k: &IdempotencyKey) -> Lease {
+    match claim(pool, now, "acct:1", ROUTE, k, BODY).await.unwrap() {
+        Claim::Run(Some(lease)) => lease,
+        other => panic!("expected to run under a lease, got {other:?}"),
+    }
+}
+
+/// A domain change: one row the test can count.
+async fn change(conn: &mut diesel_async::AsyncPgConnection, now: DateTime<Utc>) {
+    let insert = diesel::sql_query(
+        "INSERT INTO rate_limit_events (bucket, occurred_at) VALUES ('domain-change', $1)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(now);
+    diesel_async::RunQueryDsl::execute(insert, conn)
+        .await
+        .unwrap();
+}
+
+async fn changes(app: &TestApp) -> i64 {
+    count(
+        &mut app.db.conn().await,
+        "SELECT count(*) AS n FROM rate_limit_events WHERE bucket = 'domain-change'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_answer_committed_with_the_change_is_replayed_after_a_crash_before_answering() {
+    let app = TestApp::spawn().await;
+    let (pool, now) = (&app.state.db, app.state.clock.now());
+    let k = key("money-1");
+    let lease = lease(pool, now, &k)
+        .await
+        .answering(actix_web::http::StatusCode::CREATED);
+    let mut conn = pool.get().await.unwrap();
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        change(conn, now).await;
+        lease
+            .commit(conn, &json!({"id": "p-1", "status": "purchased"}))
+            .await
+    })
+    .await
+    .unwrap();
+    // The process dies before it answers: the handler's 500 must not release a
+    // key whose answer committed with the change.
+    let crashed = answer(
+        finish(
+            pool,
+            Some(lease),
+            Err(ApiError::internal(anyhow::anyhow!("killed"))),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(crashed.status, 500);
+    let retry = answer(run_once(pool, now, "acct:1", ROUTE, &k, BODY, must_not_run).await).await;
+    assert!(retry.replayed);
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.json(), json!({"id": "p-1", "status": "purchased"}));
+    assert_eq!(changes(&app).await, 1, "the change happened once");
+}
+
+#[tokio::test]
+async fn only_the_owner_of_a_lease_can_finish_it() {
+    let app = TestApp::spawn().await;
+    let (pool, now) = (&app.state.db, app.state.clock.now());
+    let k = key("money-2");
+    let first = lease(pool, now, &k).await;
+    // The first request stalls past its lease; a retry takes the key over.
+    let second = lease(pool, now + TimeDelta::seconds(61), &k).await;
+    let mut conn = pool.get().await.unwrap();
+    let late = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            change(conn, now).await;
+            first.commit(conn, &json!({"by": "first"})).await
+        })
+        .await;
+    assert_eq!(
+        late.unwrap_err().code(),
+        ErrorCode::IdempotencyRequestInProgress,
+        "a taken-over request cannot commit its change"
+    );
+    assert_eq!(changes(&app).await, 0, "and its change rolled back");
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        change(conn, now).await;
+        second.commit(conn, &json!({"by": "second"})).await
+    })
+    .await
+    .unwrap();
+    // Neither the stalled request's answer nor its release touches the key now.
+    finish(
+        pool,
+        Some(first.clone()),
+        Ok(HttpResponse::Ok().body("first")),
+    )
+    .await
+    .unwrap();
+    finish(
+        pool,
+        Some(first),
+        Err(ApiError::internal(anyhow::anyhow!("late 500"))),
+    )
+    .await
+    .unwrap();
+    let replay = answer(run_once(pool, now, "acct:1", ROUTE, &k, BODY, must_not_run).await).await;
+    assert!(replay.replayed);
+    assert_eq!(replay.json(), json!({"by": "second"}));
+    assert_eq!(changes(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_renewed_lease_is_not_taken_over() {
+    let app = TestApp::spawn().await;
+    let (pool, now) = (&app.state.db, app.state.clock.now());
+    let k = key("long-run");
+    let running = lease(pool, now, &k).await;
+    let mut conn = pool.get().await.unwrap();
+    assert!(running
+        .renew(&mut conn, now + TimeDelta::seconds(50))
+        .await
+        .unwrap());
+    let duplicate = answer(
+        run_once(
+            pool,
+            now + TimeDelta::seconds(61),
+            "acct:1",
+            ROUTE,
+            &k,
+            BODY,
+            must_not_run,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(duplicate.json()["code"], "idempotency_request_in_progress");
+    // Once renewals stop, the lease lapses and a retry takes over; the old
+    // owner can renew no more.
+    let runs = AtomicUsize::new(0);
+    let taken = call(
+        pool,
+        now + TimeDelta::seconds(111),
+        "acct:1",
+        ROUTE,
+        &k,
+        BODY,
+        &runs,
+    )
+    .await;
+    assert_eq!((taken.status, taken.replayed), (201, false));
+    assert!(!running
+        .renew(&mut conn, now + TimeDelta::seconds(112))
+        .await
+        .unwrap());
 }

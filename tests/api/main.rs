@@ -10,6 +10,8 @@ mod batches;
 mod card;
 mod foundation;
 mod idempotency;
+mod ledger;
+mod otp;
 mod outbox;
 mod ratelimit;
 mod registration;

@@ -1,6 +1,6 @@
 //! Handlers of the wave routes.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, http::StatusCode, patch, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::{selection, service, views::*};
@@ -8,7 +8,7 @@ use crate::{
     auth::{Admin, Authenticated},
     error::{ApiError, ApiResult, Problem},
     http::{Caller, JsonBody},
-    idempotency::{self, IdempotencyKey},
+    idempotency::{self, Answer, Claim, IdempotencyKey},
     pagination::{Page, PageParams},
     state::AppState,
 };
@@ -172,20 +172,37 @@ pub async fn select(
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
     let batch_id = id.into_inner();
-    idempotency::run_once(
+    let now = state.clock.now();
+    let claim = idempotency::claim(
         &state.db,
-        state.clock.now(),
+        now,
         &format!("account:{}", admin.0.account_id),
         "POST /v1/admin/batches/{id}/selection",
         &key,
         batch_id.as_bytes(),
-        || async {
-            let mut conn = state.db.get().await?;
-            let now = state.clock.now();
-            let result =
-                selection::run(&mut conn, &state.pii, &caller, &admin.0, batch_id, now).await?;
-            Ok::<_, ApiError>(HttpResponse::Ok().json(result))
-        },
     )
-    .await
+    .await?;
+    let lease = match claim {
+        Claim::Replay(response) => return Ok(response),
+        Claim::Run(lease) => lease,
+    };
+    // A run over a large wave can outlast the lease: it is renewed meanwhile.
+    let _alive = lease
+        .as_ref()
+        .map(|l| l.keep_alive(state.db.clone(), state.clock.clone()));
+    let result = async {
+        let mut conn = state.db.get().await?;
+        let (pii, lease) = (&state.pii, lease.as_ref());
+        let result =
+            selection::run(&mut conn, pii, &caller, &admin.0, batch_id, now, lease).await?;
+        if state.settings.fault_after_commit.as_deref() == Some("selection") {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "TEST_FAULT_AFTER_COMMIT: failing after the selection committed"
+            )));
+        }
+        // The bytes the run committed as the key's answer.
+        Ok(Answer::json(StatusCode::OK, &result)?.respond(false))
+    }
+    .await;
+    idempotency::finish(&state.db, lease, result).await
 }

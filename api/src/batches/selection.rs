@@ -40,6 +40,7 @@ use crate::{
     db::schema::batches,
     error::{ApiError, ErrorCode},
     http::Caller,
+    idempotency::Lease,
     notifications::{outbox, Channel, Message},
     registration::{self, rules::Facts},
 };
@@ -143,7 +144,8 @@ fn lock_busy(e: &DieselError) -> bool {
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("could not obtain lock"))
 }
 
-/// Runs the selection of a closed wave once, on the service time `now`.
+/// Runs the selection of a closed wave once, on the service time `now`. With a
+/// `lease` (the request's Idempotency-Key), its answer commits with the run.
 pub async fn run(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
@@ -151,6 +153,7 @@ pub async fn run(
     admin: &Principal,
     batch_id: Uuid,
     now: DateTime<Utc>,
+    lease: Option<&Lease>,
 ) -> Result<SelectionResult, ApiError> {
     let today = jakarta_date(now);
     conn.transaction::<_, ApiError, _>(async |conn| {
@@ -199,6 +202,9 @@ pub async fn run(
             reason: Some(&summary),
         };
         audit::record(conn, now, &caller.origin, event).await?;
+        if let Some(lease) = lease {
+            lease.commit(conn, &result).await?;
+        }
         Ok(result)
     })
     .await

@@ -29,6 +29,7 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         locked_until -> Timestamptz,
         created_at -> Timestamptz,
+        owner -> Nullable<Uuid>,
     }
 }
 

@@ -22,6 +22,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::{
     accounts, admin, batches, card,
     config::Settings,
+    contract,
+    error::{ErrorCode, FieldError, Problem},
     http::{authenticate::authenticate, fallback, request_context::request_context},
     registration, sandbox, service,
     state::AppState,
@@ -44,6 +46,7 @@ server would send; the population registry, face service and payout provider are
 answers 404 there."
     ),
     servers((url = "/", description = "This server")),
+    components(schemas(Problem, FieldError, ErrorCode)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "service", description = "Health and readiness"),
@@ -87,64 +90,6 @@ impl Modify for SecuritySchemes {
                 name,
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, description))),
             );
-        }
-    }
-}
-
-/// Fills in what API.md's conventions promise for every operation, so no handler
-/// can forget it: 401 on every route that takes a bearer token, 403 on every
-/// admin route, and the `Retry-After` header on every 429 and 503 answer.
-struct ContractDefaults;
-
-impl Modify for ContractDefaults {
-    fn modify(&self, openapi: &mut OpenApiDoc) {
-        use utoipa::openapi::{
-            header::Header, response::Response, ContentBuilder, Object, Ref, RefOr, Type,
-        };
-        let problem = |description: &str| {
-            let mut response = Response::new(description);
-            response.content.insert(
-                "application/problem+json".to_owned(),
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            );
-            RefOr::T(response)
-        };
-        let retry_after = || {
-            let mut header = Header::new(Object::with_type(Type::Integer));
-            header.description = Some("Seconds to wait before retrying.".to_owned());
-            header
-        };
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty())
-                    && !path.starts_with("/v1/partner");
-                let responses = &mut operation.responses.responses;
-                if authenticated && !responses.contains_key("401") {
-                    responses.insert(
-                        "401".to_owned(),
-                        problem("`unauthenticated` (no or bad token), `access_token_expired` (refresh, then retry), `session_ended` (log in again)"),
-                    );
-                }
-                if path.starts_with("/v1/admin") && !responses.contains_key("403") {
-                    responses.insert("403".to_owned(), problem("`forbidden` (not an admin)"));
-                }
-                for (status, response) in responses.iter_mut() {
-                    if let (RefOr::T(response), "429" | "503") = (response, status.as_str()) {
-                        response
-                            .headers
-                            .insert("Retry-After".to_owned(), retry_after());
-                    }
-                }
-            }
         }
     }
 }
@@ -208,22 +153,33 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
 
 /// The OpenAPI document of every route, sandbox included (as committed in
 /// `docs/openapi/openapi.json`).
-pub fn openapi() -> OpenApiDoc {
-    let (_, mut doc) = App::new()
+pub fn openapi() -> serde_json::Value {
+    let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(|cfg| routes(cfg, true))
         .split_for_parts();
     // After the routes are collected (ApiDoc's own modifiers run before that).
-    ContractDefaults.modify(&mut doc);
-    doc
+    let mut json = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    contract::apply(&mut json, &OPERATIONS);
+    json
 }
+
+/// Every domain's table of error codes (`contract`), one per routes module.
+const OPERATIONS: [&[contract::Operation]; 7] = [
+    service::routes::OPERATIONS,
+    accounts::routes::OPERATIONS,
+    admin::routes::OPERATIONS,
+    registration::routes::OPERATIONS,
+    batches::routes::OPERATIONS,
+    card::routes::OPERATIONS,
+    sandbox::routes::OPERATIONS,
+];
 
 /// The document as served and committed: pretty JSON with a trailing newline.
 pub fn openapi_json() -> String {
-    let mut json = openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
+    let mut json =
+        serde_json::to_string_pretty(&openapi()).expect("the OpenAPI document serialises");
     json.push('\n');
     json
 }
@@ -231,7 +187,7 @@ pub fn openapi_json() -> String {
 /// Builds the application for one worker.
 pub fn build(
     state: web::Data<AppState>,
-    doc: web::Data<OpenApiDoc>,
+    doc: web::Data<serde_json::Value>,
     known: web::Data<fallback::KnownRoutes>,
 ) -> App<
     impl ServiceFactory<
@@ -244,18 +200,24 @@ pub fn build(
 > {
     let sandbox = state.settings.is_sandbox();
     let cors = cors(&state.settings);
+    let declared = web::Data::new(contract::Declared::from_openapi(doc.get_ref()));
     let (app, _) = App::new()
         .into_utoipa_app()
         .configure(|cfg| routes(cfg, sandbox))
         .split_for_parts();
     app.app_data(state)
         .app_data(known)
+        .app_data(declared)
         .app_data(web::PathConfig::default().error_handler(fallback::path_error))
         .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.get_ref().clone()))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .external_url_unchecked("/openapi.json", doc.get_ref().clone()),
+        )
         // API.md names the browser `/docs`; the UI itself lives under `/docs/`.
         .service(web::redirect("/docs", "/docs/").permanent())
         .default_service(web::to(fallback::not_matched))
+        .wrap(from_fn(contract::guard))
         .wrap(from_fn(authenticate))
         .wrap(cors)
         .wrap(from_fn(request_context))

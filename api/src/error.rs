@@ -321,7 +321,11 @@ impl ResponseError for ApiError {
                 format!("Bearer realm=\"prakerja\"{error}"),
             ));
         }
-        response.json(self.problem())
+        let mut response = response.json(self.problem());
+        // For the contract guard (`contract::guard`), which checks every answer
+        // against the codes its operation declares.
+        response.extensions_mut().insert(self.code);
+        response
     }
 }
 

@@ -16,6 +16,7 @@ pub mod batches;
 pub mod card;
 pub mod clock;
 pub mod config;
+pub mod contract;
 pub mod crypto;
 pub mod db;
 pub mod error;

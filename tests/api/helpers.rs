@@ -307,6 +307,28 @@ impl TestApp {
     }
 }
 
+/// Every answer the service gave this test must be one its OpenAPI operation
+/// declares (status and problem `code`): the contract guard records any other,
+/// and the test fails here, naming the operation.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let port = self
+            .address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        let violations = prakerja_api::contract::take_violations(port);
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "answers outside the OpenAPI contract (declare them in the operation's \
+                 contract table, or fix the handler):\n{}",
+                violations.join("\n")
+            );
+        }
+    }
+}
+
 /// Reads a problem+json body and checks its status and code.
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(

@@ -8,9 +8,68 @@ use super::{
 };
 use crate::{
     auth::Authenticated,
-    error::{ApiResult, Problem},
+    contract::Operation,
+    error::{ApiResult, ErrorCode},
     http::{Caller, JsonBody},
     state::AppState,
+};
+
+/// Error codes of these operations beyond those their shape implies (see
+/// `contract`): the OpenAPI document lists them per status, and the contract
+/// guard refuses any other.
+pub const OPERATIONS: &[Operation] = {
+    use ErrorCode::*;
+    &[
+        Operation::new("sign_up", &[EmailTaken, WeakPassword]),
+        Operation::new("verify_email", &[TokenInvalid]),
+        Operation::new("resend_verification", &[]),
+        Operation::new("get_captcha", &[]).without_database(),
+        Operation::new(
+            "login",
+            &[
+                CaptchaFailed,
+                InvalidCredentials,
+                EmailNotVerified,
+                AccountBlocked,
+                LoginAttemptsExceeded,
+                OtpResendLimit,
+                CaptchaUnavailable,
+            ],
+        ),
+        Operation::new(
+            "verify_login",
+            &[OtpInvalid, OtpExpired, AccountBlocked, OtpAttemptsExceeded],
+        ),
+        Operation::new(
+            "resend_login",
+            &[OtpInvalid, OtpExpired, OtpAttemptsExceeded, OtpResendLimit],
+        ),
+        Operation::new("refresh", &[RefreshTokenInvalid, RefreshTokenReused]),
+        Operation::new("logout", &[]),
+        Operation::new("request_password_reset", &[]),
+        Operation::new("confirm_password_reset", &[TokenInvalid, WeakPassword]),
+        Operation::new("get_me", &[]),
+        Operation::new(
+            "change_password",
+            &[InvalidCredentials, WeakPassword, LoginAttemptsExceeded],
+        ),
+        Operation::new(
+            "set_phone",
+            &[PhoneChangeNotAllowed, PayoutAccountLinked, OtpResendLimit],
+        )
+        .participant_only(),
+        Operation::new(
+            "verify_phone",
+            &[
+                OtpInvalid,
+                OtpExpired,
+                PhoneChangeNotAllowed,
+                PayoutAccountLinked,
+                OtpAttemptsExceeded,
+            ],
+        )
+        .participant_only(),
+    ]
 };
 
 /// What the account flows borrow from the state.
@@ -34,12 +93,6 @@ fn deps(state: &AppState) -> Deps<'_> {
     request_body = SignUp,
     responses(
         (status = 201, body = AccountCreated),
-        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password` (with the reason), `validation_failed`", body = Problem, content_type = "application/problem+json",
-            example = json!({"type": "urn:prakerja:problem:weak_password", "title": "The password is too weak", "status": 422,
-                "detail": "The password is too common or appears in known data breaches; choose another.", "code": "weak_password",
-                "errors": [{"field": "password", "message": "is too common or appears in known data breaches; choose another"}]})),
-        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/accounts")]
@@ -65,7 +118,6 @@ pub async fn sign_up(
     request_body = TokenBody,
     responses(
         (status = 200, body = EmailVerified),
-        (status = 400, description = "`token_invalid` (unknown, used or expired)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/accounts/email-verification")]
@@ -89,7 +141,6 @@ pub async fn verify_email(
     request_body = EmailBody,
     responses(
         (status = 202, body = Accepted),
-        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/accounts/email-verification/resend")]
@@ -105,7 +156,7 @@ pub async fn resend_verification(
 
 /// The captcha the login form must show, or `null` when none is asked
 /// (always null in sandbox).
-#[utoipa::path(tag = "accounts", responses((status = 200, body = Option<CaptchaConfig>)))]
+#[utoipa::path( operation_id = "get_captcha",tag = "accounts", responses((status = 200, body = Option<CaptchaConfig>)))]
 #[get("/auth/captcha")]
 pub async fn captcha(state: web::Data<AppState>) -> HttpResponse {
     let config = state.settings.captcha.as_ref().map(|c| CaptchaConfig {
@@ -125,11 +176,6 @@ pub async fn captcha(state: web::Data<AppState>) -> HttpResponse {
     request_body = Login,
     responses(
         (status = 200, body = LoginChallenge),
-        (status = 400, description = "`captcha_failed`, `invalid_request`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_credentials` (unknown email or wrong password, answered alike)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`email_not_verified`, `account_blocked`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`login_attempts_exceeded`, `otp_resend_limit` (no code may be sent now), `rate_limited`; all with Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`captcha_unavailable`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -164,9 +210,6 @@ pub async fn login(
     request_body = VerifyCode,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, description = "`otp_invalid`, `otp_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_blocked`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login/verify")]
@@ -194,8 +237,6 @@ pub async fn verify_login(
     request_body = ResendCode,
     responses(
         (status = 200, body = LoginChallenge),
-        (status = 401, description = "`otp_invalid` (unknown or finished challenge), `otp_expired` (replaced by a newer login)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`otp_resend_limit` (Retry-After), `otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login/resend")]
@@ -218,7 +259,6 @@ pub async fn resend_login(
     request_body = RefreshBody,
     responses(
         (status = 200, body = TokenPair),
-        (status = 401, description = "`refresh_token_invalid`, `refresh_token_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
@@ -255,8 +295,6 @@ pub async fn logout(
     request_body = PasswordResetRequest,
     responses(
         (status = 202, body = Accepted),
-        (status = 422, description = "`validation_failed` (not exactly one of the three forms)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited` (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password-reset")]
@@ -278,8 +316,6 @@ pub async fn request_password_reset(
     request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, description = "`token_invalid`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password-reset/confirm")]
@@ -301,11 +337,11 @@ pub async fn confirm_password_reset(
 
 /// The caller's account: profile, flags, registration progress and beneficiary summary.
 #[utoipa::path(
+    operation_id = "get_me",
     tag = "accounts",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Me),
-        (status = 401, description = "`unauthenticated`, `access_token_expired`, `session_ended`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
@@ -321,9 +357,6 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<Ht
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 401, description = "`invalid_credentials` (wrong current password); token errors", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`login_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/password")]
@@ -354,10 +387,6 @@ pub async fn change_password(
     request_body = SetPhone,
     responses(
         (status = 202, body = PhoneChallenge),
-        (status = 403, description = "`phone_change_not_allowed`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`payout_account_linked`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` (not an Indonesian mobile number)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`otp_resend_limit` (Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/phone")]
@@ -379,8 +408,6 @@ pub async fn set_phone(
     request_body = VerifyCode,
     responses(
         (status = 200, body = PhoneVerified),
-        (status = 401, description = "`otp_invalid`, `otp_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/phone/verify")]

@@ -9,11 +9,22 @@ use crate::{
     accounts::views::Me,
     audit::{self, AuditEventView, AuditFilter},
     auth::Admin,
-    error::{ApiResult, Problem},
+    contract::Operation,
+    error::ApiResult,
     http::{Caller, JsonBody},
     pagination::{Page, PageParams},
     state::AppState,
 };
+
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = &[
+    Operation::new("list_accounts", &[]),
+    Operation::new("get_account", &[]),
+    Operation::new("block_account", &[]),
+    Operation::new("unblock_account", &[]),
+    Operation::new("set_fraud_flag", &[]),
+    Operation::new("list_audit_events", &[]),
+];
 
 async fn apply(
     state: &AppState,
@@ -35,8 +46,6 @@ async fn apply(
     params(AccountFilter, PageParams),
     responses(
         (status = 200, body = Page<Me>),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden` (not an admin)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/accounts")]
@@ -58,8 +67,6 @@ pub async fn list_accounts(
     params(("id" = Uuid, Path, description = "Account id")),
     responses(
         (status = 200, body = Me),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/accounts/{id}")]
@@ -74,14 +81,13 @@ pub async fn get_account(
 
 /// Blocks an account (it can no longer log in; its sessions end at once).
 #[utoipa::path(
+    operation_id = "block_account",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     request_body = ReasonBody,
     responses(
         (status = 200, body = Me),
-        (status = 403, description = "`forbidden` (not an admin, or blocking oneself)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/accounts/{id}/block")]
@@ -100,14 +106,13 @@ pub async fn block(
 
 /// Unblocks an account.
 #[utoipa::path(
+    operation_id = "unblock_account",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     request_body = ReasonBody,
     responses(
         (status = 200, body = Me),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/accounts/{id}/unblock")]
@@ -126,14 +131,13 @@ pub async fn unblock(
 
 /// Sets or clears the suspected-fraud flag (only an admin clears it).
 #[utoipa::path(
+    operation_id = "set_fraud_flag",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     request_body = FraudFlagBody,
     responses(
         (status = 200, body = Me),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/admin/accounts/{id}/fraud-flag")]
@@ -157,12 +161,12 @@ pub async fn fraud_flag(
 
 /// The audit trail, newest first, filtered by actor, subject, action and time.
 #[utoipa::path(
+    operation_id = "list_audit_events",
     tag = "admin",
     security(("bearer" = [])),
     params(AuditFilter, PageParams),
     responses(
         (status = 200, body = Page<AuditEventView>),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/audit-events")]

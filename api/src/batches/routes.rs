@@ -6,15 +6,44 @@ use uuid::Uuid;
 use super::{selection, service, views::*};
 use crate::{
     auth::{Admin, Authenticated},
-    error::{ApiError, ApiResult, Problem},
+    contract::Operation,
+    error::{ApiError, ApiResult, ErrorCode},
     http::{Caller, JsonBody},
     idempotency::{self, Answer, Claim, IdempotencyKey},
     pagination::{Page, PageParams},
     state::AppState,
 };
 
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = {
+    use ErrorCode::*;
+    &[
+        Operation::new("list_batches", &[]),
+        Operation::new(
+            "apply_to_batch",
+            &[
+                NotEligible,
+                BatchRegionMismatch,
+                RegistrationIncomplete,
+                AlreadyApplied,
+                AlreadyBeneficiary,
+                BatchClosed,
+            ],
+        )
+        .participant_only(),
+        Operation::new("list_my_applications", &[]).participant_only(),
+        Operation::new("create_batch", &[]),
+        Operation::new("get_batch", &[]),
+        Operation::new("update_batch", &[BatchNotUpcoming]),
+        Operation::new(
+            "run_selection",
+            &[BatchNotClosed, SelectionDone, SelectionInProgress],
+        ),
+    ]
+};
+
 /// Waves with their status (upcoming, open, closed, selected), newest first. Public.
-#[utoipa::path(tag = "batches", params(PageParams), responses((status = 200, body = Page<BatchView>)))]
+#[utoipa::path( operation_id = "list_batches",tag = "batches", params(PageParams), responses((status = 200, body = Page<BatchView>)))]
 #[get("/batches")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -27,17 +56,12 @@ pub async fn list(
 
 /// Joins an open wave ("Gabung"). One pending application at a time, across waves.
 #[utoipa::path(
+    operation_id = "apply_to_batch",
     tag = "batches",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Wave id")),
     responses(
         (status = 201, body = ApplicationView),
-        (status = 403, description = "`not_eligible` (with `reasons`), `batch_region_mismatch`", body = Problem, content_type = "application/problem+json",
-            example = json!({"type": "urn:prakerja:problem:not_eligible", "title": "Not eligible", "status": 403,
-                "detail": "You do not meet the programme's eligibility rules; see reasons.", "code": "not_eligible",
-                "reasons": ["in_formal_education"]})),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`registration_incomplete`, `already_applied`, `already_beneficiary`, `batch_closed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/batches/{id}/applications")]
@@ -54,6 +78,7 @@ pub async fn apply(
 
 /// The participant's applications, newest first.
 #[utoipa::path(
+    operation_id = "list_my_applications",
     tag = "batches",
     security(("bearer" = [])),
     params(PageParams),
@@ -73,13 +98,12 @@ pub async fn my_applications(
 /// Creates a wave. Omitted scheme fields take the defaults: training 1,000,000;
 /// 4 × 600,000 incentive; 3 × 50,000 survey incentive.
 #[utoipa::path(
+    operation_id = "create_batch",
     tag = "admin",
     security(("bearer" = [])),
     request_body = CreateBatch,
     responses(
         (status = 201, body = BatchAdminView),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/batches")]
@@ -97,12 +121,12 @@ pub async fn create(
 
 /// One wave with its seed (once closed) and counts.
 #[utoipa::path(
+    operation_id = "get_batch",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Wave id")),
     responses(
         (status = 200, body = BatchAdminView),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/batches/{id}")]
@@ -118,15 +142,13 @@ pub async fn get(
 
 /// Edits a wave before it opens (any creation field).
 #[utoipa::path(
+    operation_id = "update_batch",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Wave id")),
     request_body = UpdateBatch,
     responses(
         (status = 200, body = BatchAdminView),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`batch_not_upcoming`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/admin/batches/{id}")]
@@ -150,6 +172,7 @@ pub async fn update(
 /// credited with the wave's training balance and a `beneficiary_selected`
 /// message. Honours `Idempotency-Key` (it moves money).
 #[utoipa::path(
+    operation_id = "run_selection",
     tag = "admin",
     security(("bearer" = [])),
     params(
@@ -158,9 +181,6 @@ pub async fn update(
     ),
     responses(
         (status = 200, body = SelectionResult),
-        (status = 404, description = "`not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`batch_not_closed`, `selection_done`, `selection_in_progress`, `idempotency_request_in_progress`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/batches/{id}/selection")]

@@ -8,19 +8,26 @@ use super::{
 };
 use crate::{
     auth::Authenticated,
-    error::{ApiResult, Problem},
+    contract::Operation,
+    error::{ApiResult, ErrorCode},
     pagination::{Page, PageParams},
     state::AppState,
 };
 
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = &[
+    Operation::new("get_my_card", &[ErrorCode::CardNotFound]).participant_only(),
+    Operation::new("list_my_card_transactions", &[ErrorCode::CardNotFound]).participant_only(),
+];
+
 /// The participant's Kartu Prakerja: number, status, balance and the last date
 /// to buy the next training.
 #[utoipa::path(
+    operation_id = "get_my_card",
     tag = "card",
     security(("bearer" = [])),
     responses(
         (status = 200, body = CardView),
-        (status = 404, description = "`card_not_found` (not selected yet)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/card")]
@@ -32,12 +39,12 @@ pub async fn my_card(auth: Authenticated, state: web::Data<AppState>) -> ApiResu
 /// The card's history, newest first: credit, purchase, refund, expiry; signed
 /// amounts and the balance after each.
 #[utoipa::path(
+    operation_id = "list_my_card_transactions",
     tag = "card",
     security(("bearer" = [])),
     params(PageParams),
     responses(
         (status = 200, body = Page<CardTransaction>),
-        (status = 404, description = "`card_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/card/transactions")]

@@ -18,12 +18,12 @@ enum Segment {
 
 impl KnownRoutes {
     /// Builds the table from an OpenAPI document.
-    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let routes = api
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
+    pub fn from_openapi(api: &serde_json::Value) -> Self {
+        let routes = api["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, value)| {
                 let segments = path
                     .trim_matches('/')
                     .split('/')
@@ -35,7 +35,6 @@ impl KnownRoutes {
                         }
                     })
                     .collect();
-                let value = serde_json::to_value(item).unwrap_or_default();
                 let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
                     .iter()
                     .filter(|m| value.get(**m).is_some())

@@ -5,12 +5,51 @@ use actix_web::{get, post, put, web, HttpResponse};
 use super::{service, views::*, Deps};
 use crate::{
     auth::Authenticated,
-    error::{ApiResult, Problem},
+    contract::Operation,
+    error::{ApiResult, ErrorCode},
     http::{
         image::{ImageUpload, ONE_MIB},
         Caller, ImageBody, JsonBody,
     },
     state::AppState,
+};
+
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = {
+    use ErrorCode::*;
+    &[
+        Operation::new(
+            "put_identity",
+            &[
+                NikRegistered,
+                IdentityAlreadyVerified,
+                NikInvalid,
+                IdentityMismatch,
+                RegistryUnavailable,
+            ],
+        )
+        .participant_only(),
+        Operation::new("put_profile", &[IdentityRequired, AddressMismatch]).participant_only(),
+        Operation::new("put_ktp_photo", &[]).participant_only(),
+        Operation::new(
+            "post_face_enrollment",
+            &[
+                RegistrationLocked,
+                FaceLivenessFailed,
+                FaceServiceUnavailable,
+            ],
+        )
+        .participant_only(),
+        Operation::new("put_questionnaire", &[]).participant_only(),
+        Operation::new("put_statement", &[]).participant_only(),
+        Operation::new("get_aptitude_test", &[]),
+        Operation::new(
+            "post_aptitude_submission",
+            &[AlreadySubmitted, AnswersIncomplete],
+        )
+        .participant_only(),
+        Operation::new("get_eligibility", &[]).participant_only(),
+    ]
 };
 
 /// What the registration flows borrow from the state.
@@ -33,12 +72,6 @@ fn deps(state: &AppState) -> Deps<'_> {
     request_body = IdentityBody,
     responses(
         (status = 200, body = IdentityView),
-        (status = 409, description = "`nik_registered` (the NIK belongs to another account: recover it; checked after the registry match), `identity_already_verified`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`nik_invalid` (with the reason; also when the date of birth disagrees with the NIK), `identity_mismatch`, `validation_failed`", body = Problem, content_type = "application/problem+json",
-            example = json!({"type": "urn:prakerja:problem:nik_invalid", "title": "The NIK is invalid", "status": 422,
-                "detail": "The date of birth does not match the one encoded in the NIK.", "code": "nik_invalid",
-                "errors": [{"field": "date_of_birth", "message": "The date of birth does not match the one encoded in the NIK."}]})),
-        (status = 503, description = "`registry_unavailable` (nothing was stored; retry later)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/identity")]
@@ -59,8 +92,6 @@ pub async fn put_identity(
     request_body = ProfileBody,
     responses(
         (status = 200, body = ProfileView),
-        (status = 409, description = "`identity_required`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`address_mismatch`, `validation_failed` (naming the field)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/profile")]
@@ -82,8 +113,6 @@ pub async fn put_profile(
     request_body(description = "The raw JPEG or PNG bytes (at most 1 MiB)", content((ImageUpload = "image/jpeg"), (ImageUpload = "image/png"))),
     responses(
         (status = 204, description = "Stored"),
-        (status = 413, description = "`payload_too_large` (over 1 MiB)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type` (not a JPEG or PNG)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/ktp-photo")]
@@ -106,11 +135,6 @@ pub async fn put_ktp_photo(
     request_body(description = "The raw JPEG or PNG selfie (at most 1 MiB)", content((ImageUpload = "image/jpeg"), (ImageUpload = "image/png"))),
     responses(
         (status = 200, body = FaceEnrollmentView),
-        (status = 409, description = "`registration_locked` (after the first application)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`face_liveness_failed`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`face_service_unavailable`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/face-enrollment")]
@@ -130,7 +154,6 @@ pub async fn post_face_enrollment(
     request_body = QuestionnaireBody,
     responses(
         (status = 200, body = QuestionnaireView),
-        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/questionnaire")]
@@ -151,7 +174,6 @@ pub async fn put_questionnaire(
     request_body = StatementBody,
     responses(
         (status = 200, body = StatementView),
-        (status = 422, description = "`validation_failed` (agreed is not true)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/statement")]
@@ -183,8 +205,6 @@ pub async fn get_aptitude_test(state: web::Data<AppState>) -> ApiResult<HttpResp
     request_body = AptitudeSubmission,
     responses(
         (status = 201, body = AptitudeResult),
-        (status = 409, description = "`already_submitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`answers_incomplete`, `validation_failed` (unknown question or option, or a question answered twice)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/aptitude-test/submissions")]

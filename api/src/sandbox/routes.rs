@@ -8,13 +8,23 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::{
-    error::{ApiError, ApiResult, ErrorCode, Problem},
+    contract::Operation,
+    error::{ApiError, ApiResult, ErrorCode},
     http::JsonBody,
     jobs::Job,
     notifications::outbox::{self, NotificationView},
     pagination::{Page, PageParams},
     state::AppState,
 };
+
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = &[
+    Operation::new("get_clock", &[]).without_database(),
+    Operation::new("set_clock", &[]),
+    Operation::new("reset_clock", &[]),
+    Operation::new("list_notifications", &[]),
+    Operation::new("run_job", &[]),
+];
 
 /// The service clock.
 #[derive(Serialize, ToSchema)]
@@ -57,7 +67,6 @@ pub async fn get_clock(state: web::Data<AppState>) -> HttpResponse {
     request_body = SetClock,
     responses(
         (status = 200, body = ClockView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/clock")]
@@ -92,11 +101,11 @@ pub struct InboxQuery {
 /// were queued (also after the clock was moved back), with their
 /// template `data` (codes, tokens) so apps can complete flows without a mailbox.
 #[utoipa::path(
+    operation_id = "list_notifications",
     tag = "sandbox",
     params(InboxQuery, PageParams),
     responses(
         (status = 200, body = Page<NotificationView>),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notifications")]
@@ -141,7 +150,6 @@ pub struct JobRun {
     params(("name" = String, Path, description = "Job name", example = "deliver_notifications")),
     responses(
         (status = 200, body = JobRun),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/jobs/{name}")]

@@ -5,10 +5,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
+    contract::Operation,
     db,
-    error::{ApiError, ErrorCode, Problem},
+    error::{ApiError, ErrorCode},
     state::AppState,
 };
+
+/// Error codes of these operations beyond those their shape implies (see `contract`).
+pub const OPERATIONS: &[Operation] = &[
+    Operation::new("health", &[]).without_database(),
+    Operation::new("ready", &[]),
+];
 
 /// Health or readiness answer.
 #[derive(Serialize, ToSchema)]
@@ -30,7 +37,6 @@ pub async fn health() -> HttpResponse {
     tag = "service",
     responses(
         (status = 200, body = Status, example = json!({"status": "ready"})),
-        (status = 503, description = "Database unreachable or migrations pending", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/ready")]

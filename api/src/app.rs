@@ -11,7 +11,7 @@ use actix_web::{
 };
 use utoipa::{
     openapi::{
-        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         OpenApi as OpenApiDoc,
     },
     Modify, OpenApi,
@@ -77,20 +77,9 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
-        for (name, header, description) in [
-            ("partner_id", "X-Partner-Id", "Partner id issued by the programme office."),
-            ("partner_timestamp", "X-Timestamp", "Unix seconds, within 5 minutes of server time."),
-            (
-                "partner_signature",
-                "X-Signature",
-                "Lowercase hex HMAC-SHA256 keyed with the partner secret over METHOD\\nPATH_WITH_QUERY\\nX-Timestamp\\nhex(SHA-256(body)). Each signature is accepted once.",
-            ),
-        ] {
-            components.add_security_scheme(
-                name,
-                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(header, description))),
-            );
-        }
+        // The partner schemes (X-Partner-Id, X-Timestamp, X-Signature of API.md)
+        // come with the first partner route (issue 16), as components nothing
+        // uses would only mislead a client generator.
     }
 }
 
@@ -242,4 +231,92 @@ fn cors(settings: &Settings) -> Cors {
         };
     }
     cors
+}
+
+/// The completed document: what `contract::apply` promises of it.
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::openapi;
+    use crate::{contract::Declared, error::ErrorCode};
+
+    fn declared() -> Declared {
+        Declared::from_openapi(&openapi())
+    }
+
+    #[test]
+    fn undeclared_codes_and_statuses_are_violations() {
+        let d = declared();
+        assert_eq!(
+            d.violation("POST", "/v1/accounts", 409, Some(ErrorCode::EmailTaken)),
+            None
+        );
+        assert!(d
+            .violation("POST", "/v1/accounts", 409, Some(ErrorCode::AlreadyApplied))
+            .is_some());
+        assert!(d.violation("POST", "/v1/accounts", 200, None).is_some());
+        assert_eq!(d.violation("POST", "/v1/accounts", 201, None), None);
+    }
+
+    #[test]
+    fn every_declared_code_is_sent_with_its_own_status() {
+        let doc = openapi();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    assert!(
+                        response.pointer("/headers/X-Request-Id").is_some(),
+                        "{method} {path} {status}: X-Request-Id"
+                    );
+                    if status == "429" || status == "503" {
+                        assert!(
+                            response.pointer("/headers/Retry-After").is_some(),
+                            "{method} {path} {status}: Retry-After"
+                        );
+                    }
+                    let codes = response.pointer(
+                        "/content/application~1problem+json/schema/allOf/1/properties/code/enum",
+                    );
+                    if status.starts_with('4') || status.starts_with('5') {
+                        let codes = codes
+                            .unwrap_or_else(|| panic!("{method} {path} {status} lists no codes"));
+                        for code in codes.as_array().unwrap() {
+                            let code = ErrorCode::ALL
+                                .iter()
+                                .find(|c| c.as_str() == code)
+                                .unwrap_or_else(|| panic!("unknown code {code}"));
+                            assert_eq!(code.status().as_str(), status, "{method} {path} {code}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn generic_codes_follow_the_operation_shape() {
+        let doc = openapi();
+        let codes = |method: &str, path: &str, status: &str| -> Vec<String> {
+            doc["paths"][path][method]["responses"][status]
+                .pointer("/content/application~1problem+json/schema/allOf/1/properties/code/enum")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+                .unwrap_or_default()
+        };
+        // A JSON body: 400, 413, 415, 422.
+        assert!(codes("post", "/v1/accounts", "400").contains(&"invalid_request".into()));
+        assert!(codes("post", "/v1/accounts", "422").contains(&"validation_failed".into()));
+        assert!(codes("post", "/v1/accounts", "415").contains(&"unsupported_media_type".into()));
+        // A paged list: 422 for limit and cursor.
+        assert!(codes("get", "/v1/me/applications", "422").contains(&"validation_failed".into()));
+        // A bearer route: the three token codes; an admin route: forbidden.
+        assert_eq!(
+            codes("get", "/v1/me", "401"),
+            ["unauthenticated", "access_token_expired", "session_ended"]
+        );
+        assert_eq!(codes("get", "/v1/admin/accounts", "403"), ["forbidden"]);
+        // Every route: 429 with Retry-After.
+        assert_eq!(codes("get", "/health", "429"), ["rate_limited"]);
+    }
 }

@@ -1,8 +1,10 @@
 //! Cursor pagination: `?limit=` (default 20, max 100) and `?cursor=`, answered as
 //! `{data, next_cursor}`. Cursors are opaque to clients; inside they hold the
 //! (created_at, id) of the last row sent, so pages stay stable while rows are added.
+//! Their text has a fixed form that the document states as a pattern, so a
+//! client (or a fuzzer) that sends a well-formed cursor never gets 422: the
+//! microseconds of `created_at`, `_`, the id as 32 lowercase hex digits.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use diesel::{
     sql_types::{Timestamptz, Uuid as SqlUuid},
@@ -26,7 +28,24 @@ pub struct PageParams {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page; omit for the first page.
+    /// `next_cursor` of the previous page; omit (or leave empty) for the first page.
+    #[param(
+        pattern = "^([0-9]{1,16}_[0-9a-f]{32})?$",
+        example = "1784426400000000_5f0c6f5e8a4b4a579f430c7d2d0b9e11"
+    )]
+    pub cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of a list in insertion order (the sandbox inbox): the
+/// cursor is a sequence number.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeqPageParams {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page; omit (or leave empty) for the first page.
+    #[param(pattern = "^([0-9]{1,18})?$", example = "42")]
     pub cursor: Option<String>,
 }
 
@@ -48,21 +67,27 @@ pub struct Cursor {
 impl Cursor {
     /// Encodes the cursor for clients.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}|{}",
+        format!(
+            "{}_{}",
             self.created_at.timestamp_micros(),
-            self.id
-        ))
+            self.id.simple()
+        )
     }
 
-    /// Decodes a client's cursor.
+    /// Decodes a client's cursor: exactly the form `encode` writes (the pattern
+    /// of the `cursor` parameter), nothing looser.
     pub fn decode(s: &str) -> Option<Cursor> {
-        let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
-        let text = std::str::from_utf8(&raw).ok()?;
-        let (micros, id) = text.split_once('|')?;
+        let (micros, id) = s.split_once('_')?;
+        let digits = |t: &str, max: usize| {
+            !t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit())
+        };
+        let hex = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !digits(micros, 16) || !hex {
+            return None;
+        }
         Some(Cursor {
             created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-            id: id.parse().ok()?,
+            id: Uuid::try_parse(id).ok()?,
         })
     }
 }
@@ -123,18 +148,19 @@ pub struct SeqCursor(pub i64);
 impl SeqCursor {
     /// Encodes the cursor for clients.
     pub fn encode(self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("seq|{}", self.0))
+        self.0.to_string()
     }
 
-    /// Decodes a client's cursor.
+    /// Decodes a client's cursor (1 to 18 digits, the parameter's pattern).
     pub fn decode(s: &str) -> Option<SeqCursor> {
-        let raw = URL_SAFE_NO_PAD.decode(s).ok()?;
-        let text = std::str::from_utf8(&raw).ok()?;
-        Some(SeqCursor(text.strip_prefix("seq|")?.parse().ok()?))
+        if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(SeqCursor(s.parse().ok()?))
     }
 }
 
-impl PageParams {
+impl SeqPageParams {
     /// Checks `limit` and a sequence `cursor` (for lists ordered by insertion).
     pub fn parse_seq(&self) -> Result<(i64, Option<SeqCursor>), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
@@ -189,6 +215,19 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("not-a-cursor"), None);
+        // Only the exact form: no uppercase, hyphenated or over-long parts.
+        let upper = c.encode().to_uppercase();
+        assert_eq!(Cursor::decode(&upper), None);
+        assert_eq!(Cursor::decode(&format!("1_{}", c.id.hyphenated())), None);
+        assert_eq!(
+            Cursor::decode(&format!("12345678901234567_{}", c.id.simple())),
+            None
+        );
+        assert_eq!(
+            SeqCursor::decode(&SeqCursor(42).encode()),
+            Some(SeqCursor(42))
+        );
+        assert_eq!(SeqCursor::decode("+1"), None);
     }
 
     #[test]

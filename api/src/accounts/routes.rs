@@ -292,7 +292,7 @@ pub async fn logout(
 /// same body, whether or not an account matched.
 #[utoipa::path(
     tag = "accounts",
-    request_body = PasswordResetRequest,
+    request_body = PasswordResetForms,
     responses(
         (status = 202, body = Accepted),
     )

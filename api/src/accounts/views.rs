@@ -15,11 +15,13 @@ use crate::{
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    #[schema(example = "budi@example.com")]
+    /// Compared case-insensitively; surrounding spaces are ignored.
+    #[schema(example = "budi@example.com", format = Email, min_length = 3, max_length = 254)]
     #[validate(length(min = 3, max = 254, message = "must be an email address"))]
     pub email: String,
-    /// 8 to 128 characters, not a common or breached password.
-    #[schema(example = "kopi tubruk pagi hari", format = Password)]
+    /// 8 to 128 characters, not a common or breached password and not containing
+    /// the email address (else 422 `weak_password`, which no schema can express).
+    #[schema(example = "kopi tubruk pagi hari", format = Password, min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -38,6 +40,7 @@ pub struct AccountCreated {
 #[schema(example = json!({"token": "3q2-7wEjX0fVb1Zb0m4oA1mQ8vX6q0s9Wc5eTzY2kLg"}))]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "is required"))]
     pub token: String,
 }
@@ -53,7 +56,7 @@ pub struct EmailVerified {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
-    #[schema(example = "budi@example.com")]
+    #[schema(example = "budi@example.com", format = Email, min_length = 1, max_length = 254)]
     #[validate(length(min = 1, max = 254, message = "is required"))]
     pub email: String,
 }
@@ -61,7 +64,7 @@ pub struct EmailBody {
 /// The same answer whether or not an account matched.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
-    #[schema(example = "accepted")]
+    #[schema(example = "accepted", pattern = "^accepted$")]
     pub status: &'static str,
 }
 
@@ -82,13 +85,16 @@ pub struct CaptchaConfig {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
-    #[schema(example = "budi@example.com")]
+    /// An address that is not a valid email answers 401 `invalid_credentials`, like an unknown one.
+    #[schema(example = "budi@example.com", format = Email, min_length = 1, max_length = 254)]
     #[validate(length(min = 1, max = 254, message = "is required"))]
     pub email: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, example = "kopi tubruk pagi hari", min_length = 1, max_length = 1024)]
     #[validate(length(min = 1, max = 1024, message = "is required"))]
     pub password: String,
-    /// Required when `GET /v1/auth/captcha` names a provider.
+    /// Required when `GET /v1/auth/captcha` names a provider (never in sandbox).
+    #[schema(max_length = 4096)]
+    #[validate(length(max = 4096, message = "must be at most 4096 characters"))]
     pub captcha_token: Option<String>,
 }
 
@@ -119,7 +125,7 @@ impl From<IssuedCode> for LoginChallenge {
 pub struct VerifyCode {
     pub challenge_id: Uuid,
     /// The 6-digit code.
-    #[schema(example = "123456")]
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
     #[validate(length(min = 1, max = 12, message = "must be the 6-digit code"))]
     pub code: String,
 }
@@ -137,7 +143,7 @@ pub struct ResendCode {
 pub struct TokenPair {
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
-    #[schema(example = "Bearer")]
+    #[schema(example = "Bearer", value_type = String, pattern = "^Bearer$")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     #[schema(example = 900)]
@@ -151,22 +157,72 @@ pub struct TokenPair {
 #[schema(example = json!({"refresh_token": "Vd1c0bX3m7Qz9yK2pW5sR8tU1vN4oL6hJ0gF3eD2cBa"}))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "is required"))]
     pub refresh_token: String,
 }
 
-/// `POST /v1/auth/password-reset`: exactly one of `email`, `nik` + `date_of_birth`,
-/// or `phone` + `date_of_birth`.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+/// What `parse_phone` accepts, as a pattern (written out in the schema
+/// attributes below, which take literals only; a test keeps them equal): `+62`, `62` or `0`, then `8` and 8
+/// to 11 more digits, with spaces and dashes allowed anywhere.
+pub const PHONE_PATTERN: &str = r"^[ -]*(\+[ -]*6[ -]*2|6[ -]*2|0)[ -]*8([ -]*[0-9]){8,11}[ -]*$";
+
+/// `POST /v1/auth/password-reset` as the server reads it; the document shows
+/// [`PasswordResetForms`], its three exclusive shapes.
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    #[schema(example = "budi@example.com")]
     pub email: Option<String>,
-    #[schema(example = "3174051704950001")]
     pub nik: Option<String>,
-    #[schema(example = "+6281234567890")]
     pub phone: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
+}
+
+/// `POST /v1/auth/password-reset`: exactly one of three forms (anything else is
+/// 422 `validation_failed`). The link goes by email; for the NIK and phone forms
+/// also by SMS to the verified phone, with the masked email.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = PasswordResetRequest)]
+#[serde(untagged)]
+#[allow(dead_code)] // a document type: the server reads `PasswordResetRequest`
+pub enum PasswordResetForms {
+    ByEmail(ResetByEmail),
+    ByNik(ResetByNik),
+    ByPhone(ResetByPhone),
+}
+
+/// Reset by the account's email address.
+#[derive(Deserialize, ToSchema)]
+#[schema(title = "By email", example = json!({"email": "budi@example.com"}))]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ResetByEmail {
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+}
+
+/// Reset by the NIK of the verified identity and the date of birth.
+#[derive(Deserialize, ToSchema)]
+#[schema(title = "By NIK", example = json!({"nik": "3174055704950001", "date_of_birth": "1995-04-17"}))]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ResetByNik {
+    /// 16 digits.
+    #[schema(pattern = "^[0-9]{16}$")]
+    pub nik: String,
+    pub date_of_birth: NaiveDate,
+}
+
+/// Reset by the verified phone number and the date of birth.
+#[derive(Deserialize, ToSchema)]
+#[schema(title = "By phone", example = json!({"phone": "+6281234567890", "date_of_birth": "1995-04-17"}))]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ResetByPhone {
+    /// As for `PUT /v1/me/phone`.
+    #[schema(pattern = r"^[ -]*(\+[ -]*6[ -]*2|6[ -]*2|0)[ -]*8([ -]*[0-9]){8,11}[ -]*$")]
+    pub phone: String,
+    pub date_of_birth: NaiveDate,
 }
 
 /// `POST /v1/auth/password-reset/confirm`.
@@ -174,9 +230,11 @@ pub struct PasswordResetRequest {
 #[schema(example = json!({"token": "3q2-7wEjX0fVb1Zb0m4oA1mQ8vX6q0s9Wc5eTzY2kLg", "new_password": "teh manis dingin"}))]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "is required"))]
     pub token: String,
-    #[schema(format = Password)]
+    /// 8 to 128 characters, not a common or breached password (else 422 `weak_password`).
+    #[schema(format = Password, min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -185,10 +243,11 @@ pub struct PasswordResetConfirm {
 #[schema(example = json!({"current_password": "kopi tubruk pagi hari", "new_password": "teh manis dingin"}))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1, max_length = 1024)]
     #[validate(length(min = 1, max = 1024, message = "is required"))]
     pub current_password: String,
-    #[schema(format = Password)]
+    /// 8 to 128 characters, not a common or breached password (else 422 `weak_password`).
+    #[schema(format = Password, min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -196,8 +255,12 @@ pub struct ChangePassword {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPhone {
-    /// Indonesian mobile number, E.164 (`+628…`); `08…` is accepted and normalised.
-    #[schema(example = "+6281234567890")]
+    /// Indonesian mobile number, E.164 (`+628…`, 9 to 12 digits after `+62`);
+    /// `628…` and `08…`, and spaces or dashes anywhere, are accepted and normalised.
+    #[schema(
+        example = "+6281234567890",
+        pattern = r"^[ -]*(\+[ -]*6[ -]*2|6[ -]*2|0)[ -]*8([ -]*[0-9]){8,11}[ -]*$"
+    )]
     pub phone: String,
 }
 

@@ -28,7 +28,11 @@ use crate::{
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
-    #[schema(example = "Melanggar syarat dan ketentuan: akun dijual")]
+    #[schema(
+        example = "Melanggar syarat dan ketentuan: akun dijual",
+        min_length = 3,
+        max_length = 500
+    )]
     #[validate(length(min = 3, max = 500, message = "must be 3 to 500 characters"))]
     pub reason: String,
 }
@@ -38,7 +42,11 @@ pub struct ReasonBody {
 #[serde(deny_unknown_fields)]
 pub struct FraudFlagBody {
     pub fraud_suspected: bool,
-    #[schema(example = "Wajah tidak cocok pada 3 verifikasi berturut-turut")]
+    #[schema(
+        example = "Wajah tidak cocok pada 3 verifikasi berturut-turut",
+        min_length = 3,
+        max_length = 500
+    )]
     #[validate(length(min = 3, max = 500, message = "must be 3 to 500 characters"))]
     pub reason: String,
 }
@@ -47,7 +55,10 @@ pub struct FraudFlagBody {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountFilter {
-    /// Exact email address (case-insensitive).
+    /// Exact email address (case-insensitive); any text is accepted and finds
+    /// nothing when it is no account's address.
+    #[param(example = "budi@example.com")]
+    #[serde(default, deserialize_with = "crate::http::query::text")]
     pub email: Option<String>,
 }
 

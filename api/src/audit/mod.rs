@@ -115,7 +115,7 @@ pub struct AuditEventView {
     pub actor_id: Option<Uuid>,
     /// Whose account the action concerned.
     pub subject_id: Option<Uuid>,
-    #[schema(example = "account_blocked")]
+    #[schema(example = "account_blocked", value_type = Action)]
     pub action: String,
     pub reason: Option<String>,
     #[schema(example = "203.0.113.7")]
@@ -131,6 +131,8 @@ pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
     pub subject_id: Option<Uuid>,
     /// An action name, e.g. `login_failed`.
+    #[param(example = "account_blocked")]
+    #[serde(default, deserialize_with = "crate::http::query::text")]
     pub action: Option<String>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,

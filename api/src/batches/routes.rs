@@ -177,7 +177,10 @@ pub async fn update(
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "Wave id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]([ -~]*[!-~])?$",
+            description = "1 to 255 printable ASCII characters. The same key with the same request replays the first answer \
+(kept at least 24 hours); with another request it is 422 `idempotency_key_reused`, and while the first still runs 409 \
+`idempotency_request_in_progress`. Keys are scoped per caller and route."),
     ),
     responses(
         (status = 200, body = SelectionResult),

@@ -43,26 +43,31 @@ pub struct BatchAdminView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchemeBody {
+    #[schema(minimum = 1, maximum = 100_000_000, example = 1000000)]
     #[validate(range(
         min = 1,
         max = 100_000_000,
         message = "must be between 1 and 100000000"
     ))]
     pub training_idr: Option<i64>,
+    #[schema(minimum = 0, maximum = 100_000_000, example = 600000)]
     #[validate(range(
         min = 0,
         max = 100_000_000,
         message = "must be between 0 and 100000000"
     ))]
     pub incentive_monthly_idr: Option<i64>,
+    #[schema(minimum = 0, maximum = 24, example = 4)]
     #[validate(range(min = 0, max = 24, message = "must be between 0 and 24"))]
     pub incentive_months: Option<i32>,
+    #[schema(minimum = 0, maximum = 100_000_000, example = 50000)]
     #[validate(range(
         min = 0,
         max = 100_000_000,
         message = "must be between 0 and 100000000"
     ))]
     pub survey_incentive_idr: Option<i64>,
+    #[schema(minimum = 0, maximum = 10, example = 3)]
     #[validate(range(min = 0, max = 10, message = "must be between 0 and 10"))]
     pub survey_count: Option<i32>,
 }
@@ -88,19 +93,42 @@ impl SchemeBody {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBatch {
-    #[schema(example = "Gelombang 71")]
+    #[schema(example = "Gelombang 71", min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
+    /// When applications open (RFC 3339).
+    #[schema(example = "2026-07-01T00:00:00+07:00")]
     pub opens_at: DateTime<Utc>,
+    /// When applications close; after `opens_at` (else 422 `validation_failed`).
+    #[schema(example = "2026-07-15T00:00:00+07:00")]
     pub closes_at: DateTime<Utc>,
-    #[schema(example = 50000)]
+    #[schema(example = 50000, minimum = 1, maximum = 10_000_000)]
     #[validate(range(min = 1, max = 10_000_000, message = "must be between 1 and 10000000"))]
     pub quota: i32,
-    /// Two-digit province codes of domicile; omit or leave empty for all provinces.
+    /// Two-digit province codes of domicile (at most 40); omit or leave empty
+    /// for all provinces.
+    #[schema(schema_with = province_codes_schema)]
     #[validate(custom(function = "province_codes_ok"))]
     pub province_codes: Option<Vec<String>>,
     #[validate(nested)]
     pub scheme: Option<SchemeBody>,
+}
+
+fn province_codes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9]{2}$")),
+        )
+        .max_items(Some(40))
+        .description(Some(
+            "Two-digit province codes of domicile (at most 40); empty or null for all provinces.",
+        ))
+        .examples([serde_json::json!(["31", "32"])])
+        .build()
 }
 
 /// `PATCH /v1/admin/batches/{id}`: any creation field; only before the wave opens.
@@ -108,12 +136,15 @@ pub struct CreateBatch {
 #[schema(example = json!({"quota": 60000, "province_codes": ["31", "32"], "scheme": {"training_idr": 1000000}}))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBatch {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: Option<String>,
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 1, maximum = 10_000_000)]
     #[validate(range(min = 1, max = 10_000_000, message = "must be between 1 and 10000000"))]
     pub quota: Option<i32>,
+    #[schema(schema_with = province_codes_schema)]
     #[validate(custom(function = "province_codes_ok"))]
     pub province_codes: Option<Vec<String>>,
     #[validate(nested)]
@@ -140,8 +171,7 @@ pub struct ApplicationView {
     pub batch_id: Uuid,
     #[schema(example = "Gelombang 71")]
     pub batch_name: String,
-    /// pending, selected or not_selected.
-    #[schema(value_type = String, example = "pending")]
+    #[schema(example = "pending")]
     pub status: ApplicationStatus,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,

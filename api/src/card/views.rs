@@ -11,10 +11,9 @@ use super::{ledger::EntryKind, model::CardStatus};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CardView {
     /// 16 digits, the last a Luhn check digit.
-    #[schema(example = "5213459876543217")]
+    #[schema(example = "5213459876543217", pattern = "^[0-9]{16}$")]
     pub card_number: String,
-    /// active or deactivated.
-    #[schema(value_type = String, example = "active")]
+    #[schema(example = "active")]
     pub status: CardStatus,
     #[schema(example = 1000000)]
     pub balance_idr: i64,
@@ -31,8 +30,8 @@ pub struct CardView {
 pub struct CardTransaction {
     /// The journal entry.
     pub id: Uuid,
-    /// credit, purchase, refund or expiry.
-    #[schema(value_type = String, example = "credit")]
+    /// The kinds a card's history shows (of the ledger's entry kinds).
+    #[schema(value_type = crate::contract::schema::TransactionKind, example = "credit")]
     pub kind: EntryKind,
     /// Signed: positive into the card, negative out of it.
     #[schema(example = 1000000)]
@@ -40,6 +39,7 @@ pub struct CardTransaction {
     #[schema(example = 1000000)]
     pub balance_after_idr: i64,
     /// What caused it (card, purchase …).
+    #[schema(example = "card:5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11")]
     pub reference: String,
     pub created_at: DateTime<Utc>,
 }
@@ -48,8 +48,7 @@ pub struct CardTransaction {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Beneficiary {
     pub batch_id: Uuid,
-    /// active or deactivated.
-    #[schema(value_type = String, example = "active")]
+    #[schema(example = "active")]
     pub card_status: CardStatus,
     #[schema(example = 1000000)]
     pub balance_idr: i64,

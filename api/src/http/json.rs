@@ -73,21 +73,32 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// Parses JSON bytes into `T`, naming the offending field on failure: a missing
 /// required field is 422 `validation_failed` ("is required"); a wrong type, a
-/// malformed value or an unknown field is 400 `invalid_request`; both carry
-/// `errors[{field, message}]` with the dotted JSON path.
+/// malformed value, an unknown field or a string with U+0000 (which PostgreSQL
+/// cannot store) is 400 `invalid_request`; both carry `errors[{field, message}]`
+/// with the dotted JSON path. A number with no fraction (`3.0`) counts as the
+/// integer it equals, as in JSON Schema.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(ErrorCode::InvalidRequest).detail("A JSON body is required."));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
+        let message = humanise(&strip_position(&err.to_string()));
+        ApiError::new(ErrorCode::InvalidRequest)
+            .detail(format!("The body is not valid JSON: {message}."))
+    })?;
+    if let Some(field) = nul_path(&value, String::new()) {
+        return Err(
+            ApiError::new(ErrorCode::InvalidRequest).with_errors(vec![FieldError {
+                field,
+                message: "must not contain the character U+0000".into(),
+            }]),
+        );
+    }
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = humanise(&strip_position(&inner.to_string()));
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(ErrorCode::InvalidRequest)
-                .detail(format!("The body is not valid JSON: {message}."));
-        }
         let parent = if path == "." { String::new() } else { path };
         if let Some(missing) = missing_field(&message) {
             let field = if parent.is_empty() {
@@ -110,6 +121,56 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message,
         }])
     })
+}
+
+/// The path of the first string (or key) holding U+0000, dotted like serde's paths.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    let here = || {
+        if at.is_empty() {
+            ".".to_owned()
+        } else {
+            at.clone()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(here()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let path = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(path)
+            } else {
+                nul_path(v, path)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `3.0` → `3`: JSON Schema's `integer` admits numbers without a fraction, so
+/// a client following the document may send them.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// The field named by serde's "missing field `x`".
@@ -277,6 +338,25 @@ mod tests {
         let body = serde_json::to_string(&err.problem()).unwrap();
         assert!(body.contains("expected an integer"), "{body}");
         assert!(!body.contains("i64"), "{body}");
+    }
+
+    #[test]
+    fn nul_in_any_string_is_an_invalid_request_naming_the_field() {
+        let err = parse_json::<Body>(br#"{"name":"a\u0000b"}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        let body = serde_json::to_value(err.problem()).unwrap();
+        assert_eq!(body["errors"][0]["field"], "name");
+        // An escaped backslash before u0000 is text, not NUL.
+        assert!(parse_json::<Body>(br#"{"name":"a\\u0000"}"#).is_ok());
+    }
+
+    #[test]
+    fn integral_numbers_count_as_integers() {
+        let value = parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":3.0}}"#).unwrap();
+        assert_eq!(value.scheme.map(|s| s.training_idr), Some(3));
+        let err =
+            parse_json::<Body>(br#"{"name":"ab","scheme":{"training_idr":3.5}}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod fallback;
 pub mod image;
 pub mod json;
+pub mod query;
 pub mod request_context;
 
 pub use caller::Caller;

@@ -317,8 +317,6 @@ pub struct NotificationView {
     /// The template's data, e.g. `{"code": "123456"}`.
     #[schema(value_type = Object, example = json!({"code": "123456"}))]
     pub data: serde_json::Value,
-    /// queued, sending, sent or failed.
-    #[schema(value_type = String)]
     pub status: NotificationStatus,
     pub created_at: DateTime<Utc>,
 }

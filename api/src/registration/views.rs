@@ -5,18 +5,27 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::rules::Reason;
+use super::rules::{EducationLevel, EmploymentStatus, Occupation, Reason};
 use crate::identity::Gender;
 
 /// `PUT /v1/me/identity`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityBody {
-    /// 16-digit national identity number (NIK).
-    #[schema(example = "3174055704950001")]
+    /// 16-digit national identity number (NIK): a province code, regency and
+    /// district, the birth day (plus 40 for women), month and year, a serial.
+    /// A date that does not exist, or one that disagrees with `date_of_birth`,
+    /// answers 422 `nik_invalid`.
+    #[schema(
+        example = "3174055704950001",
+        pattern = "^(1[1-9]|21|3[1-6]|5[1-3]|6[1-5]|7[1-6]|8[12]|9[1-7])[0-9]{4}(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{6}$"
+    )]
     pub nik: String,
-    /// 16-digit family card number (KK).
-    #[schema(example = "3174050101090001")]
+    /// 16-digit family card number (KK), starting with a province code.
+    #[schema(
+        example = "3174050101090001",
+        pattern = "^(1[1-9]|21|3[1-6]|5[1-3]|6[1-5]|7[1-6]|8[12]|9[1-7])[0-9]{14}$"
+    )]
     pub kk_number: String,
     /// As on the KTP; must agree with the date encoded in the NIK.
     #[schema(example = "1995-04-17")]
@@ -45,44 +54,45 @@ pub struct IdentityView {
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     /// Must equal the KTP address exactly (punctuation included; no RT/RW or village added).
-    #[schema(example = "JL. PERCOBAAN NO. 0001")]
+    #[schema(example = "JL. PERCOBAAN NO. 0001", min_length = 1, max_length = 500)]
     #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
     pub address: String,
-    #[schema(example = "31")]
+    #[schema(example = "31", pattern = "^[0-9]{2}$")]
     pub domicile_province_code: String,
-    /// Starts with the province code.
-    #[schema(example = "3174")]
+    /// Starts with the province code (else 422 `validation_failed`).
+    #[schema(example = "3174", pattern = "^[0-9]{4}$")]
     pub domicile_regency_code: String,
-    /// none, sd, smp, sma, smk, d1, d2, d3, d4, s1, s2, s3.
-    #[schema(example = "sma")]
+    #[schema(example = "sma", value_type = EducationLevel)]
     pub education_level: String,
     pub in_formal_education: bool,
-    /// unemployed, private_employee, entrepreneur, farmer, fisher, laborer, freelancer, homemaker, other;
-    /// excluded from the programme: state_official, dprd_member, civil_servant, military, police,
-    /// village_official, soe_board_member.
-    #[schema(example = "unemployed")]
+    /// The excluded occupations (state_official … soe_board_member) make the
+    /// participant ineligible; they are still accepted here.
+    #[schema(example = "unemployed", value_type = Occupation)]
     pub occupation: String,
-    /// unemployed, employed, self_employed, laid_off.
-    #[schema(example = "laid_off")]
+    #[schema(example = "laid_off", value_type = EmploymentStatus)]
     pub employment_status: String,
 }
 
 /// The stored profile.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileView {
+    #[schema(example = "31")]
     pub domicile_province_code: String,
+    #[schema(example = "3174")]
     pub domicile_regency_code: String,
+    #[schema(example = "sma", value_type = EducationLevel)]
     pub education_level: String,
     pub in_formal_education: bool,
+    #[schema(example = "unemployed", value_type = Occupation)]
     pub occupation: String,
+    #[schema(example = "laid_off", value_type = EmploymentStatus)]
     pub employment_status: String,
 }
 
 /// Result of a face enrollment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FaceEnrollmentView {
-    /// `enrolled`.
-    #[schema(example = "enrolled")]
+    #[schema(example = "enrolled", pattern = "^enrolled$")]
     pub status: &'static str,
 }
 
@@ -92,10 +102,12 @@ pub struct FaceEnrollmentView {
 pub struct QuestionnaireBody {
     /// Why the participant joins the programme.
     #[schema(example = "Ingin meningkatkan keterampilan digital untuk mencari kerja.")]
+    #[schema(min_length = 1, max_length = 2000)]
     #[validate(length(min = 1, max = 2000, message = "must be 1 to 2000 characters"))]
     pub motivation: String,
-    /// Training or skills wanted (1 to 10, each up to 100 characters).
-    #[schema(example = json!(["pemasaran digital", "desain grafis"]))]
+    /// Training or skills wanted: 1 to 10, each 1 to 100 characters and not only
+    /// spaces, tabs or line breaks.
+    #[schema(schema_with = skills_schema)]
     #[validate(
         length(min = 1, max = 10, message = "must list 1 to 10 skills"),
         custom(function = "skills_ok")
@@ -103,10 +115,36 @@ pub struct QuestionnaireBody {
     pub preferred_skills: Vec<String>,
 }
 
+fn skills_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(100))
+                .pattern(Some("[^ \t\n\r]")),
+        )
+        .min_items(Some(1))
+        .max_items(Some(10))
+        .description(Some(
+            "Training or skills wanted: 1 to 10, each 1 to 100 characters and not only spaces, tabs or line breaks.",
+        ))
+        .examples([serde_json::json!(["pemasaran digital", "desain grafis"])])
+        .build()
+}
+
+/// Blank means only spaces, tabs and line breaks: one definition that the
+/// schema's pattern states exactly (Unicode's wider whitespace differs between
+/// regex engines).
+fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+}
+
 fn skills_ok(skills: &[String]) -> Result<(), validator::ValidationError> {
     if skills
         .iter()
-        .all(|s| !s.trim().is_empty() && s.chars().count() <= 100)
+        .all(|s| !is_blank(s) && s.chars().count() <= 100)
     {
         Ok(())
     } else {
@@ -126,9 +164,18 @@ pub struct QuestionnaireView {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatementBody {
-    /// Must be `true`.
-    #[schema(example = true)]
+    /// Must be `true` (else 422 `validation_failed`).
+    #[schema(example = true, schema_with = must_be_true)]
     pub agreed: bool,
+}
+
+fn must_be_true() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some("Must be `true` (else 422 `validation_failed`)."))
+        .examples([serde_json::json!(true)])
+        .build()
 }
 
 /// The declaration as recorded.
@@ -166,9 +213,13 @@ pub struct AptitudeTest {
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AptitudeAnswer {
-    #[schema(example = "tkd-01")]
+    /// A question's `id` from `GET /v1/aptitude-test`.
+    #[schema(example = "tkd-01", min_length = 1, max_length = 100)]
+    #[validate(length(min = 1, max = 100, message = "must be a question id"))]
     pub question_id: String,
-    #[schema(example = "a")]
+    /// The chosen option's `id`.
+    #[schema(example = "a", min_length = 1, max_length = 100)]
+    #[validate(length(min = 1, max = 100, message = "must be an option id"))]
     pub option: String,
 }
 
@@ -176,7 +227,10 @@ pub struct AptitudeAnswer {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AptitudeSubmission {
-    #[validate(length(max = 500, message = "has too many answers"))]
+    /// One answer per question; an unknown question or option, or a question
+    /// answered twice, is 422 `validation_failed`, a missing one 422 `answers_incomplete`.
+    #[schema(max_items = 500)]
+    #[validate(length(max = 500, message = "has too many answers"), nested)]
     pub answers: Vec<AptitudeAnswer>,
 }
 
@@ -202,8 +256,9 @@ pub struct Eligibility {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registration {
     pub complete: bool,
-    #[schema(example = json!(["identity", "phone"]))]
+    #[schema(example = json!(["identity", "phone"]), value_type = Vec<crate::contract::schema::RegistrationStep>)]
     pub completed_steps: Vec<&'static str>,
-    #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]))]
+    #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]),
+        value_type = Vec<crate::contract::schema::RegistrationStep>)]
     pub missing_steps: Vec<&'static str>,
 }

@@ -13,7 +13,7 @@ use crate::{
     http::JsonBody,
     jobs::Job,
     notifications::outbox::{self, NotificationView},
-    pagination::{Page, PageParams},
+    pagination::{Page, SeqPageParams},
     state::AppState,
 };
 
@@ -94,6 +94,7 @@ pub async fn reset_clock(state: web::Data<AppState>) -> ApiResult<HttpResponse> 
 pub struct InboxQuery {
     /// Only messages to this email address or E.164 number.
     #[param(example = "budi@example.com")]
+    #[serde(default, deserialize_with = "crate::http::query::text")]
     pub recipient: Option<String>,
 }
 
@@ -103,7 +104,7 @@ pub struct InboxQuery {
 #[utoipa::path(
     operation_id = "list_notifications",
     tag = "sandbox",
-    params(InboxQuery, PageParams),
+    params(InboxQuery, SeqPageParams),
     responses(
         (status = 200, body = Page<NotificationView>),
     )
@@ -112,7 +113,7 @@ pub struct InboxQuery {
 pub async fn notifications(
     state: web::Data<AppState>,
     filter: web::Query<InboxQuery>,
-    page: web::Query<PageParams>,
+    page: web::Query<SeqPageParams>,
 ) -> ApiResult<HttpResponse> {
     let (limit, after) = page.parse_seq()?;
     let recipient = filter.recipient.as_deref().map(normalise_recipient);

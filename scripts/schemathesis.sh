@@ -122,11 +122,15 @@ for caller in $CALLERS; do
         --exclude-path-regex '^/v1/sandbox/' \
         --report junit --report-junit-path "$out/$caller.xml" \
         --no-color \
-        "${args[@]}" || rc=$?
+        "${args[@]}" 2>&1 | tee "$out/$caller.log" || rc=$?
     echo "schemathesis as $caller: exit $rc in $(($(date +%s) - t0)) s" >&2
     [ "$rc" = 0 ] || failed+=("$caller")
 done
 echo "schemathesis: done in $(($(date +%s) - started)) s (build, database and callers included)" >&2
+# One closing count over the callers: test cases passed, failures found.
+cat "$out"/*.log | awk '
+    /generated, / { for (i = 1; i <= NF; i++) { if ($(i + 1) ~ /^passed/) p += $i; if ($(i + 1) == "found") f += $(i + 2) } }
+    END { printf "schemathesis: %d passed, %d failed\n", p, f }'
 if [ ${#failed[@]} -gt 0 ]; then
     echo "schemathesis: failures as ${failed[*]} (reports in $out)" >&2
     exit 1

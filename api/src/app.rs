@@ -320,3 +320,172 @@ mod tests {
         assert_eq!(codes("get", "/health", "429"), ["rate_limited"]);
     }
 }
+
+/// The patterns the document states agree with the parsers the server runs,
+/// over a deterministic corpus of near misses: a schema-valid value is one the
+/// server accepts, and a value the server accepts is schema-valid.
+#[cfg(test)]
+mod pattern_tests {
+    use regex::Regex;
+    use serde_json::Value;
+
+    use super::openapi;
+    use crate::{
+        accounts::rules::parse_phone,
+        identity::{KkNumber, Nik, NikError},
+        pagination::{Cursor, SeqCursor},
+    };
+
+    fn pattern(doc: &Value, pointer: &str) -> Regex {
+        let p = doc
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no pattern at {pointer}"));
+        Regex::new(p).unwrap()
+    }
+
+    /// A small deterministic generator (no dependency, same corpus every run).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+        fn digits(&mut self, len: usize) -> String {
+            (0..len)
+                .map(|_| char::from(b'0' + self.next(10) as u8))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn nik_and_kk_patterns_agree_with_their_parsers() {
+        let doc = openapi();
+        let nik = pattern(
+            &doc,
+            "/components/schemas/IdentityBody/properties/nik/pattern",
+        );
+        let kk = pattern(
+            &doc,
+            "/components/schemas/IdentityBody/properties/kk_number/pattern",
+        );
+        let mut rng = Lcg(15);
+        let mut accepted = 0;
+        for i in 0..20_000 {
+            // Mostly plausible NIKs (province, day and month near their ranges).
+            let s = if i % 3 == 0 {
+                let len = 15 + rng.next(3) as usize;
+                rng.digits(len)
+            } else {
+                format!(
+                    "{:02}{}{:02}{:02}{}",
+                    10 + rng.next(90),
+                    rng.digits(4),
+                    rng.next(80),
+                    rng.next(14),
+                    rng.digits(6)
+                )
+            };
+            match Nik::parse(&s) {
+                Ok(_) => assert!(
+                    nik.is_match(&s),
+                    "the server accepts NIK {s}, the pattern not"
+                ),
+                // A date that does not exist is the one rule the pattern leaves
+                // to the server (documented on the field).
+                Err(NikError::InvalidDate) => {}
+                Err(e) => assert!(
+                    !nik.is_match(&s),
+                    "the pattern admits NIK {s}, the server: {e}"
+                ),
+            }
+            assert_eq!(KkNumber::parse(&s).is_ok(), kk.is_match(&s), "KK {s}");
+            accepted += usize::from(nik.is_match(&s));
+        }
+        assert!(
+            accepted > 2_000,
+            "the corpus holds valid NIKs too ({accepted})"
+        );
+    }
+
+    #[test]
+    fn phone_pattern_agrees_with_parse_phone() {
+        let doc = openapi();
+        let phone = pattern(
+            &doc,
+            "/components/schemas/SetPhone/properties/phone/pattern",
+        );
+        assert_eq!(phone.as_str(), crate::accounts::views::PHONE_PATTERN);
+        let mut rng = Lcg(62);
+        let mut accepted = 0;
+        let prefixes = [
+            "+62", "62", "0", "+", "", "+6", "620", "+62 ", " 0", "6-2", "+-62",
+        ];
+        for _ in 0..20_000 {
+            let mut s = prefixes[rng.next(prefixes.len() as u64) as usize].to_owned();
+            let first = if rng.next(5) == 0 { '7' } else { '8' };
+            s.push(first);
+            for _ in 0..(6 + rng.next(9)) {
+                match rng.next(12) {
+                    0 => s.push(' '),
+                    1 => s.push('-'),
+                    2 if rng.next(4) == 0 => s.push('x'),
+                    _ => s.push(char::from(b'0' + rng.next(10) as u8)),
+                }
+            }
+            if rng.next(6) == 0 {
+                s.push(' ');
+            }
+            assert_eq!(parse_phone(&s).is_ok(), phone.is_match(&s), "phone {s:?}");
+            accepted += usize::from(phone.is_match(&s));
+        }
+        assert!(
+            accepted > 2_000,
+            "the corpus holds valid numbers too ({accepted})"
+        );
+    }
+
+    #[test]
+    fn cursor_patterns_agree_with_their_decoders() {
+        let doc = openapi();
+        let param = |path: &str| {
+            let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+            let cursor = params.iter().find(|p| p["name"] == "cursor").unwrap();
+            Regex::new(cursor["schema"]["pattern"].as_str().unwrap()).unwrap()
+        };
+        let (time, seq) = (param("/v1/batches"), param("/v1/sandbox/notifications"));
+        let mut rng = Lcg(7);
+        let mut accepted = 0;
+        let hex = "0123456789abcdefABCDEF-";
+        for _ in 0..20_000 {
+            let len = 1 + rng.next(18) as usize;
+            let micros = rng.digits(len);
+            // Mostly lowercase hex; now and then uppercase or a hyphen.
+            let alphabet = if rng.next(8) == 0 { hex.len() } else { 16 };
+            let id: String = (0..(30 + rng.next(4)))
+                .map(|_| hex.as_bytes()[rng.next(alphabet as u64) as usize] as char)
+                .collect();
+            let s = format!("{micros}_{id}");
+            assert_eq!(
+                Cursor::decode(&s).is_some(),
+                time.is_match(&s),
+                "cursor {s}"
+            );
+            assert_eq!(
+                SeqCursor::decode(&micros).is_some(),
+                seq.is_match(&micros),
+                "seq {micros}"
+            );
+            accepted += usize::from(time.is_match(&s));
+        }
+        assert!(
+            accepted > 2_000,
+            "the corpus holds valid cursors too ({accepted})"
+        );
+        // Empty means the first page, for both.
+        assert!(time.is_match("") && seq.is_match(""));
+    }
+}

@@ -86,6 +86,8 @@ fn deps(state: &AppState) -> Deps<'_> {
     }
 }
 
+/// Create an account
+///
 /// Creates an account (participant) and emails a verification link (valid 24 h).
 /// The account cannot log in until the email is verified. Limited per client IP.
 #[utoipa::path(
@@ -112,7 +114,12 @@ pub async fn sign_up(
     Ok(HttpResponse::Created().json(created))
 }
 
+/// Verify the email address
+///
 /// Verifies the email address with the token from the verification email.
+///
+/// The token is single use; an unknown, used or expired one answers 400
+/// `token_invalid`.
 #[utoipa::path(
     tag = "accounts",
     request_body = TokenBody,
@@ -133,6 +140,8 @@ pub async fn verify_email(
     }))
 }
 
+/// Resend the verification email
+///
 /// Asks for a new verification email. Always 202 with the same body, whether or
 /// not an unverified account has this address; a new link replaces older ones.
 /// At most 5 per address per hour.
@@ -154,6 +163,8 @@ pub async fn resend_verification(
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
 }
 
+/// Captcha configuration of the login form
+///
 /// The captcha the login form must show, or `null` when none is asked
 /// (always null in sandbox).
 #[utoipa::path( operation_id = "get_captcha",tag = "accounts", responses((status = 200, body = Option<CaptchaConfig>)))]
@@ -166,6 +177,8 @@ pub async fn captcha(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(config)
 }
 
+/// Log in, step 1: email and password
+///
 /// Login step 1: email and password (plus `captcha_token` when a captcha is
 /// configured). On success a 6-digit code valid 5 minutes goes to the email; a
 /// newer code replaces older ones. `email_not_verified` and `account_blocked`
@@ -201,6 +214,8 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(challenge))
 }
 
+/// Log in, step 2: the emailed code
+///
 /// Login step 2: the emailed code. Wrong guesses count per challenge (a resend
 /// keeps the count): the 6th answer is 429 `otp_attempts_exceeded`, even for the
 /// right code. Across all its challenges an account gets at most 10 wrong
@@ -230,6 +245,8 @@ pub async fn verify_login(
     Ok(HttpResponse::Ok().json(pair))
 }
 
+/// Resend the login code
+///
 /// Sends a new code for the same challenge (the old code stops working). At most
 /// 5 resends per account in any 2 hours, and 10 codes in all.
 #[utoipa::path(
@@ -251,6 +268,8 @@ pub async fn resend_login(
     Ok(HttpResponse::Ok().json(challenge))
 }
 
+/// Refresh the token pair
+///
 /// Exchanges a refresh token for a new token pair. Refresh tokens are single
 /// use: presenting one that was already exchanged ends the whole session
 /// (`refresh_token_reused`), as someone else may hold a copy.
@@ -272,6 +291,8 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(pair))
 }
 
+/// Log out
+///
 /// Ends the session of this refresh token; its access tokens are refused at once.
 /// Answers 204 also for an unknown or already ended token.
 #[utoipa::path(tag = "accounts", request_body = RefreshBody, responses((status = 204, description = "Logged out")))]
@@ -286,6 +307,8 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Request a password reset link
+///
 /// Asks for a password reset link: by `email`, or `nik` + `date_of_birth`, or
 /// `phone` + `date_of_birth`. The link (valid 1 hour) goes by email, and for the
 /// NIK and phone forms also by SMS with the masked email. Always 202 with the
@@ -309,6 +332,8 @@ pub async fn request_password_reset(
     Ok(HttpResponse::Accepted().json(Accepted::BODY))
 }
 
+/// Set a new password from a reset link
+///
 /// Sets a new password with the token from the reset link. Every session of the
 /// account ends.
 #[utoipa::path(
@@ -335,7 +360,12 @@ pub async fn confirm_password_reset(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The caller's account
+///
 /// The caller's account: profile, flags, registration progress and beneficiary summary.
+///
+/// `null` where a value is not known yet (no verified identity, no phone, not a
+/// beneficiary).
 #[utoipa::path(
     operation_id = "get_me",
     tag = "accounts",
@@ -350,7 +380,12 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<Ht
     Ok(HttpResponse::Ok().json(me_view::me(&mut conn, &state.pii, &auth.0).await?))
 }
 
+/// Change the password
+///
 /// Changes the password (current and new). The caller's other sessions end.
+///
+/// A wrong current password counts towards the account's login lock-out (10 in 15
+/// minutes, then 429 `login_attempts_exceeded`).
 #[utoipa::path(
     tag = "accounts",
     security(("bearer" = [])),
@@ -378,6 +413,8 @@ pub async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Start verifying a phone number
+///
 /// Starts verifying a mobile number: a 6-digit code by SMS to it. A verified
 /// number may be replaced only by a beneficiary of the current year with no
 /// payout account linked.
@@ -401,7 +438,11 @@ pub async fn set_phone(
     Ok(HttpResponse::Accepted().json(challenge))
 }
 
+/// Confirm the phone number
+///
 /// Confirms the SMS code; the number becomes the verified phone of the account.
+///
+/// Wrong codes count per challenge: the 6th answer is 429 `otp_attempts_exceeded`.
 #[utoipa::path(
     tag = "accounts",
     security(("bearer" = [])),

@@ -39,7 +39,11 @@ async fn apply(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// List accounts
+///
 /// Accounts, newest first; `email` finds one by address.
+///
+/// Paged with `limit` and `cursor`.
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
@@ -60,7 +64,11 @@ pub async fn list_accounts(
     Ok(HttpResponse::Ok().json(service::list(&mut conn, &state.pii, &filter, page).await?))
 }
 
+/// One account
+///
 /// One account with its flags, registration and beneficiary summary.
+///
+/// 404 `not_found` for an unknown id.
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
@@ -79,6 +87,8 @@ pub async fn get_account(
     Ok(HttpResponse::Ok().json(service::get(&mut conn, &state.pii, id.into_inner()).await?))
 }
 
+/// Block an account
+///
 /// Blocks an account (it can no longer log in; its sessions end at once).
 #[utoipa::path(
     operation_id = "block_account",
@@ -104,7 +114,12 @@ pub async fn block(
     apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
+/// Unblock an account
+///
 /// Unblocks an account.
+///
+/// Clears the block; the account may log in again (its old sessions stay ended). The
+/// reason is audited.
 #[utoipa::path(
     operation_id = "unblock_account",
     tag = "admin",
@@ -129,7 +144,11 @@ pub async fn unblock(
     apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
+/// Set or clear the fraud flag
+///
 /// Sets or clears the suspected-fraud flag (only an admin clears it).
+///
+/// The reason is audited.
 #[utoipa::path(
     operation_id = "set_fraud_flag",
     tag = "admin",
@@ -159,7 +178,11 @@ pub async fn fraud_flag(
     apply(&state, &caller, &admin, id.into_inner(), change).await
 }
 
+/// List audit events
+///
 /// The audit trail, newest first, filtered by actor, subject, action and time.
+///
+/// `from` is inclusive, `to` exclusive; paged with `limit` and `cursor`.
 #[utoipa::path(
     operation_id = "list_audit_events",
     tag = "admin",

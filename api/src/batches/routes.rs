@@ -42,7 +42,11 @@ pub const OPERATIONS: &[Operation] = {
     ]
 };
 
+/// List waves
+///
 /// Waves with their status (upcoming, open, closed, selected), newest first. Public.
+///
+/// Paged with `limit` and `cursor`.
 #[utoipa::path( operation_id = "list_batches",tag = "batches", params(PageParams), responses((status = 200, body = Page<BatchView>)))]
 #[get("/batches")]
 pub async fn list(
@@ -54,7 +58,13 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(service::list(&mut conn, state.clock.now(), page).await?))
 }
 
+/// Join a wave
+///
 /// Joins an open wave ("Gabung"). One pending application at a time, across waves.
+///
+/// Registration must be complete (every step of `GET /v1/me` › registration), the
+/// participant eligible (403 `not_eligible` with `reasons`) and the wave open and
+/// serving the domicile province.
 #[utoipa::path(
     operation_id = "apply_to_batch",
     tag = "batches",
@@ -76,7 +86,11 @@ pub async fn apply(
     Ok(HttpResponse::Created().json(view))
 }
 
+/// List my applications
+///
 /// The participant's applications, newest first.
+///
+/// Status pending, selected or not_selected; paged with `limit` and `cursor`.
 #[utoipa::path(
     operation_id = "list_my_applications",
     tag = "batches",
@@ -95,6 +109,8 @@ pub async fn my_applications(
     Ok(HttpResponse::Ok().json(service::my_applications(&mut conn, &auth.0, page).await?))
 }
 
+/// Create a wave
+///
 /// Creates a wave. Omitted scheme fields take the defaults: training 1,000,000;
 /// 4 × 600,000 incentive; 3 × 50,000 survey incentive.
 #[utoipa::path(
@@ -119,7 +135,11 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
+/// One wave with its figures
+///
 /// One wave with its seed (once closed) and counts.
+///
+/// Counts of applications: applied, selected, not_selected.
 #[utoipa::path(
     operation_id = "get_batch",
     tag = "admin",
@@ -140,7 +160,12 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Edit an upcoming wave
+///
 /// Edits a wave before it opens (any creation field).
+///
+/// Any creation field; only while the wave is upcoming (409 `batch_not_upcoming` after
+/// it opens).
 #[utoipa::path(
     operation_id = "update_batch",
     tag = "admin",
@@ -165,6 +190,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Run a wave's selection
+///
 /// Runs the selection of a closed wave, once: a lottery in the order
 /// SHA-256(seed ‖ application id bytes), within the quota, at most 2
 /// beneficiaries per family card counting earlier waves, never a past

@@ -20,8 +20,12 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::new("list_my_card_transactions", &[ErrorCode::CardNotFound]).participant_only(),
 ];
 
+/// My card
+///
 /// The participant's Kartu Prakerja: number, status, balance and the last date
 /// to buy the next training.
+///
+/// 404 `card_not_found` before selection.
 #[utoipa::path(
     operation_id = "get_my_card",
     tag = "card",
@@ -36,8 +40,12 @@ pub async fn my_card(auth: Authenticated, state: web::Data<AppState>) -> ApiResu
     Ok(HttpResponse::Ok().json(service::my_card(&mut conn, auth.0.account_id).await?))
 }
 
+/// My card's transactions
+///
 /// The card's history, newest first: credit, purchase, refund, expiry; signed
 /// amounts and the balance after each.
+///
+/// Paged with `limit` and `cursor`; 404 `card_not_found` before selection.
 #[utoipa::path(
     operation_id = "list_my_card_transactions",
     tag = "card",

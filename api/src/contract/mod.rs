@@ -14,19 +14,16 @@
 //! error, and in debug builds recorded so the API tests fail on it
 //! ([`take_violations`]).
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Mutex,
-};
+use std::collections::{BTreeMap, HashMap};
 
-use actix_web::{
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    middleware::Next,
-};
 use serde_json::{json, Map, Value};
 
+mod examples;
+mod guard;
 pub mod schema;
+mod tidy;
+
+pub use guard::{guard, take_violations, Declared};
 
 use crate::error::ErrorCode;
 
@@ -141,7 +138,7 @@ pub fn codes_by_status(
     by_status
 }
 
-const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+pub(crate) const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 fn request_id_header() -> Value {
     json!({"$ref": "#/components/headers/X-Request-Id"})
@@ -271,10 +268,10 @@ pub fn apply(doc: &mut Value, tables: &[&[Operation]]) {
                     });
                 }
                 if status.starts_with('2') {
-                    fill_examples(response.get_mut("content"), &components);
+                    examples::fill_examples(response.get_mut("content"), &components);
                 }
             }
-            fill_examples(operation.pointer_mut("/requestBody/content"), &components);
+            examples::fill_examples(operation.pointer_mut("/requestBody/content"), &components);
             if spec.participant_only {
                 let description = operation
                     .as_object_mut()
@@ -297,365 +294,6 @@ pub fn apply(doc: &mut Value, tables: &[&[Operation]]) {
             "the contract tables name {id}, which is no operation"
         );
     }
-    prune_unused_schemas(doc);
-    require_nullable_response_fields(doc);
-}
-
-/// Marks every nullable property of a response schema as required: the views
-/// serialize `None` as `null`, never leave the field out, so a client may rely
-/// on the key being there. A field that is left out instead
-/// (`skip_serializing_if`) must not be nullable (`#[schema(nullable = false)]`).
-/// Schemas that request bodies use as well are left alone.
-fn require_nullable_response_fields(doc: &mut Value) {
-    fn collect(value: &Value, schemas: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(name) = map
-                    .get("$ref")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                {
-                    if !out.iter().any(|n| n == name) {
-                        out.push(name.to_owned());
-                        collect(&schemas[name], schemas, out);
-                    }
-                }
-                map.values().for_each(|v| collect(v, schemas, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| collect(v, schemas, out)),
-            _ => {}
-        }
-    }
-    fn nullable(schema: &Value) -> bool {
-        let null = json!("null");
-        schema["type"].as_array().is_some_and(|t| t.contains(&null))
-            || ["oneOf", "anyOf"].iter().any(|k| {
-                schema[*k]
-                    .as_array()
-                    .is_some_and(|o| o.iter().any(|s| s["type"] == null))
-            })
-    }
-    fn require(schema: &mut Value) {
-        for key in ["allOf", "oneOf", "anyOf"] {
-            if let Some(parts) = schema.get_mut(key).and_then(Value::as_array_mut) {
-                parts.iter_mut().for_each(require);
-            }
-        }
-        if let Some(items) = schema.get_mut("items") {
-            require(items);
-        }
-        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
-            return;
-        };
-        let mut names: Vec<String> = props
-            .iter()
-            .filter(|(_, p)| nullable(p))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let mut nested: Vec<String> = props.keys().cloned().collect();
-        if !names.is_empty() {
-            let required = schema
-                .as_object_mut()
-                .expect("a schema with properties is an object")
-                .entry("required")
-                .or_insert_with(|| json!([]));
-            if let Some(list) = required.as_array_mut() {
-                names.retain(|n| !list.contains(&json!(n)));
-                list.extend(names.into_iter().map(Value::String));
-            }
-        }
-        for name in nested.drain(..) {
-            require(&mut schema["properties"][&name]);
-        }
-    }
-    let schemas = doc["components"]["schemas"].clone();
-    let (mut requests, mut responses) = (Vec::new(), Vec::new());
-    for item in doc["paths"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(_, i)| i)
-    {
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            collect(&op["requestBody"], &schemas, &mut requests);
-            collect(&op["parameters"], &schemas, &mut requests);
-            collect(&op["responses"], &schemas, &mut responses);
-        }
-    }
-    responses.retain(|n| !requests.contains(n));
-    for name in &responses {
-        require(&mut doc["components"]["schemas"][name]);
-    }
-    // Schemas written inline in a response (generic pages, say).
-    for (_, item) in doc["paths"].as_object_mut().into_iter().flatten() {
-        for method in METHODS {
-            let Some(responses) = item
-                .get_mut(method)
-                .and_then(|op| op.get_mut("responses"))
-                .and_then(Value::as_object_mut)
-            else {
-                continue;
-            };
-            for (status, response) in responses.iter_mut() {
-                if status.starts_with('2') {
-                    if let Some(content) =
-                        response.get_mut("content").and_then(Value::as_object_mut)
-                    {
-                        for (_, media) in content.iter_mut() {
-                            if let Some(schema) = media.get_mut("schema") {
-                                require(schema);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Drops component schemas nothing refers to (utoipa inlines the item type of
-/// a generic `Page<T>`, leaving `T` itself unused).
-fn prune_unused_schemas(doc: &mut Value) {
-    fn refs(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
-                    if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                        out.push(name.to_owned());
-                    }
-                }
-                map.values().for_each(|v| refs(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-    let mut used = Vec::new();
-    refs(&doc["paths"], &mut used);
-    let schemas = doc["components"]["schemas"].clone();
-    let mut i = 0;
-    while i < used.len() {
-        let mut more = Vec::new();
-        refs(&schemas[&used[i]], &mut more);
-        for name in more {
-            if !used.contains(&name) {
-                used.push(name);
-            }
-        }
-        i += 1;
-    }
-    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
-        schemas.retain(|name, _| used.contains(name));
-    }
-}
-
-/// Gives each JSON content without an example one built from its schema.
-fn fill_examples(content: Option<&mut Value>, components: &Value) {
-    let Some(content) = content.and_then(Value::as_object_mut) else {
-        return;
-    };
-    for (media, entry) in content.iter_mut() {
-        if !media.contains("json")
-            || entry.get("example").is_some()
-            || entry.get("examples").is_some()
-        {
-            continue;
-        }
-        if let Some(schema) = entry.get("schema").cloned() {
-            entry["example"] = example_of(&schema, components, 0);
-        }
-    }
-}
-
-/// An example value for `schema`: its own `example` where it has one, else one
-/// built from its parts. The test of the examples proves each validates.
-pub fn example_of(schema: &Value, components: &Value, depth: usize) -> Value {
-    if depth > 12 {
-        return Value::Null;
-    }
-    if let Some(example) = schema.get("example") {
-        return example.clone();
-    }
-    if let Some(first) = schema
-        .get("examples")
-        .and_then(Value::as_array)
-        .and_then(|e| e.first())
-    {
-        return first.clone();
-    }
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        let name = reference.trim_start_matches("#/components/schemas/");
-        return example_of(&components["schemas"][name], components, depth + 1);
-    }
-    if let Some(value) = schema.get("const") {
-        return value.clone();
-    }
-    if let Some(first) = schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .and_then(|e| e.iter().find(|v| !v.is_null()))
-    {
-        return first.clone();
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array) {
-            let option = options
-                .iter()
-                .find(|o| o.get("type") != Some(&json!("null")))
-                .unwrap_or(&Value::Null);
-            return example_of(option, components, depth + 1);
-        }
-    }
-    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
-        let mut merged = Map::new();
-        for part in parts {
-            if let Value::Object(o) = example_of(part, components, depth + 1) {
-                merged.extend(o);
-            }
-        }
-        return Value::Object(merged);
-    }
-    let ty = match schema.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .unwrap_or("null"),
-        _ if schema.get("properties").is_some() => "object",
-        _ => "null",
-    };
-    match ty {
-        "object" => {
-            let mut out = Map::new();
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                for (name, prop) in props {
-                    out.insert(name.clone(), example_of(prop, components, depth + 1));
-                }
-            }
-            Value::Object(out)
-        }
-        "array" => {
-            let item = example_of(&schema["items"], components, depth + 1);
-            let n = schema["minItems"].as_u64().unwrap_or(1).max(1) as usize;
-            Value::Array(vec![item; n])
-        }
-        "string" => json!(match schema["format"].as_str() {
-            Some("uuid") => "5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11",
-            Some("date-time") => "2026-07-19T09:00:00+07:00",
-            Some("date") => "2026-07-19",
-            Some("email") => "budi@example.com",
-            Some("uri") => "https://example.com/",
-            _ => "teks",
-        }),
-        "integer" | "number" => {
-            let min = schema["minimum"].as_i64().unwrap_or(1);
-            let max = schema["maximum"].as_i64().unwrap_or(i64::MAX);
-            json!(1.clamp(min, max))
-        }
-        "boolean" => json!(true),
-        _ => Value::Null,
-    }
-}
-
-/// The statuses one operation declares, each with its problem codes (None for a
-/// response without a problem body).
-type Statuses = HashMap<u16, Option<Vec<String>>>;
-
-/// Statuses and codes each operation declares, read from the finished document.
-pub struct Declared(HashMap<(String, String), Statuses>);
-
-impl Declared {
-    /// Reads the responses of every operation of `doc`.
-    pub fn from_openapi(doc: &Value) -> Self {
-        let mut map = HashMap::new();
-        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-            for method in METHODS {
-                let Some(responses) = item.pointer(&format!("/{method}/responses")) else {
-                    continue;
-                };
-                let statuses = responses
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(status, response)| {
-                        let codes = response
-                            .pointer("/content/application~1problem+json/schema/allOf/1/properties/code/enum")
-                            .and_then(Value::as_array)
-                            .map(|codes| {
-                                codes
-                                    .iter()
-                                    .filter_map(|c| c.as_str().map(str::to_owned))
-                                    .collect()
-                            });
-                        Some((status.parse().ok()?, codes))
-                    })
-                    .collect();
-                map.insert((method.to_uppercase(), path.clone()), statuses);
-            }
-        }
-        Declared(map)
-    }
-
-    /// Why an answer breaks the contract of `method path_pattern`, if it does.
-    pub fn violation(
-        &self,
-        method: &str,
-        pattern: &str,
-        status: u16,
-        code: Option<ErrorCode>,
-    ) -> Option<String> {
-        let statuses = self.0.get(&(method.to_owned(), pattern.to_owned()))?;
-        match (statuses.get(&status), code) {
-            (None, _) => Some(format!(
-                "{method} {pattern} answered {status}, which it does not declare"
-            )),
-            (Some(Some(codes)), Some(code)) if !codes.iter().any(|c| c == code.as_str()) => Some(
-                format!("{method} {pattern} answered {status} `{code}`, which it does not declare"),
-            ),
-            _ => None,
-        }
-    }
-}
-
-static VIOLATIONS: Mutex<Vec<(u16, String)>> = Mutex::new(Vec::new());
-
-/// Violations recorded (debug builds) by the server listening on `port`, removed
-/// from the record. The API tests assert there are none.
-pub fn take_violations(port: u16) -> Vec<String> {
-    let mut all = VIOLATIONS.lock().unwrap_or_else(|e| e.into_inner());
-    let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(p, _)| *p == port);
-    *all = rest;
-    mine.into_iter().map(|(_, v)| v).collect()
-}
-
-/// The middleware (installed with `actix_web::middleware::from_fn`): checks each
-/// answer of a routed request against the document.
-pub async fn guard(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let res = next.call(req).await?;
-    let request = res.request();
-    if let (Some(pattern), Some(declared)) = (
-        request.match_pattern(),
-        request.app_data::<actix_web::web::Data<Declared>>(),
-    ) {
-        let code = res.response().extensions().get::<ErrorCode>().copied();
-        let status = res.status().as_u16();
-        if let Some(violation) =
-            declared.violation(request.method().as_str(), &pattern, status, code)
-        {
-            tracing::error!(%violation, "answer outside the OpenAPI contract");
-            if cfg!(debug_assertions) {
-                let port = request.app_config().local_addr().port();
-                VIOLATIONS
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((port, violation));
-            }
-        }
-    }
-    Ok(res)
+    tidy::prune_unused_schemas(doc);
+    tidy::require_nullable_response_fields(doc);
 }

@@ -63,9 +63,17 @@ fn deps(state: &AppState) -> Deps<'_> {
     }
 }
 
+/// Verify the identity (NIK, KK, date of birth)
+///
 /// Checks NIK, KK number and date of birth against the population registry
 /// (Dukcapil). The name, gender, birth place and KTP address come from the
 /// registry's record and can never be changed by the participant.
+///
+/// `nik_registered` is checked after the registry match, so it reveals nothing to a
+/// caller without the KK and date of birth; recover such a NIK through a help report. A
+/// registry outage (503 `registry_unavailable`) stores nothing: retry later. Failed
+/// attempts (`nik_invalid`, `identity_mismatch`, `nik_registered`) are capped at 20 per
+/// account in any 24 hours (then 429 `rate_limited`).
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
@@ -85,7 +93,12 @@ pub async fn put_identity(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Set the profile
+///
 /// Personal information. `address` must equal the KTP address exactly.
+///
+/// Domicile, education, occupation and employment: the eligibility rules read them
+/// (API.md › Fixed names lists the vocabularies).
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
@@ -105,6 +118,8 @@ pub async fn put_profile(
         .json(service::set_profile(&mut conn, deps(&state), &auth.0, &body.0).await?))
 }
 
+/// Upload the e-KTP photo
+///
 /// The e-KTP photo: the raw JPEG or PNG bytes as the body (at most 1 MiB),
 /// recognised by content. Stored encrypted; a new upload replaces the old.
 #[utoipa::path(
@@ -126,6 +141,8 @@ pub async fn put_ktp_photo(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Enroll the face
+///
 /// Face scan with liveness: the raw JPEG or PNG selfie (at most 1 MiB). The face
 /// service's reference is kept for the face checks before training. Frozen once
 /// the participant has joined a wave.
@@ -147,7 +164,11 @@ pub async fn post_face_enrollment(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Answer the questionnaire
+///
 /// Motivation and preferred training or skills.
+///
+/// A new answer replaces the old one.
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
@@ -167,6 +188,8 @@ pub async fn put_questionnaire(
     Ok(HttpResponse::Ok().json(service::set_questionnaire(&mut conn, now, &auth.0, body.0).await?))
 }
 
+/// Sign the statement
+///
 /// The signed statement (declaration) about one's situation; `agreed` must be true.
 #[utoipa::path(
     tag = "registration",
@@ -188,6 +211,8 @@ pub async fn put_statement(
         .json(service::sign_statement(&mut conn, now, &auth.0, body.0.agreed).await?))
 }
 
+/// The aptitude test (TKD)
+///
 /// The basic aptitude test (TKD): at least 20 questions with their options
 /// (never the answers). Public, so apps can show it before login.
 #[utoipa::path(tag = "registration", responses((status = 200, body = AptitudeTest)))]
@@ -197,6 +222,8 @@ pub async fn get_aptitude_test(state: web::Data<AppState>) -> ApiResult<HttpResp
     Ok(HttpResponse::Ok().json(service::aptitude_test(&mut conn).await?))
 }
 
+/// Submit the aptitude test
+///
 /// Submits the aptitude test once, with every question answered (`option` is the
 /// option's id). The score is kept; there is no pass mark.
 #[utoipa::path(
@@ -219,8 +246,13 @@ pub async fn post_aptitude_submission(
     Ok(HttpResponse::Created().json(result))
 }
 
+/// Eligibility today
+///
 /// Whether the participant is eligible today (Asia/Jakarta date on the service
 /// clock), with every failing rule.
+///
+/// Reasons: identity_not_verified, age_out_of_range, in_formal_education,
+/// excluded_occupation, past_beneficiary, kk_limit_reached.
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),

@@ -52,13 +52,19 @@ fn clock_view(state: &AppState) -> ClockView {
     }
 }
 
+/// Read the service clock
+///
 /// Reads the service clock.
+///
+/// `overridden` says whether the clock was moved away from real time.
 #[utoipa::path(tag = "sandbox", responses((status = 200, body = ClockView)))]
 #[get("/clock")]
 pub async fn get_clock(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(clock_view(&state))
 }
 
+/// Set the service clock
+///
 /// Moves the service clock for every instance. Every programme rule, OTP
 /// lifetime, lock-out window and job reads it (token lifetimes and partner
 /// timestamps use real time).
@@ -79,6 +85,8 @@ pub async fn set_clock(
     Ok(HttpResponse::Ok().json(clock_view(&state)))
 }
 
+/// Reset the service clock
+///
 /// Returns the service clock to real time.
 #[utoipa::path(tag = "sandbox", responses((status = 200, body = ClockView)))]
 #[delete("/clock")]
@@ -98,6 +106,8 @@ pub struct InboxQuery {
     pub recipient: Option<String>,
 }
 
+/// Sandbox inbox: messages the server would have sent
+///
 /// Messages the server queued (would have sent), newest first in the order they
 /// were queued (also after the clock was moved back), with their
 /// template `data` (codes, tokens) so apps can complete flows without a mailbox.
@@ -143,6 +153,8 @@ pub struct JobRun {
     pub report: serde_json::Value,
 }
 
+/// Run a background job now
+///
 /// Runs a background job now. Names: `deliver_notifications`,
 /// `purge_expired_records`, `deactivate_expired_cards` (and, as their issues land,
 /// `schedule_incentives`, `disburse_incentives`). An unknown name answers 404.

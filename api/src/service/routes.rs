@@ -24,13 +24,19 @@ pub struct Status {
     pub status: &'static str,
 }
 
+/// Liveness
+///
 /// Liveness: the process is up and serving.
+///
+/// No dependency is checked; use `/ready` for routing decisions.
 #[utoipa::path(tag = "service", responses((status = 200, body = Status)))]
 #[get("/health")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
+/// Readiness
+///
 /// Readiness: the database answers and every migration of this build is applied.
 /// Load balancers should route traffic only to instances answering 200.
 #[utoipa::path(

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod batches;
 mod card;
+mod contract;
 mod foundation;
 mod idempotency;
 mod ledger;

@@ -68,6 +68,8 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
+    /// Clock skew tolerated when checking an access token's expiry (default 5 s).
+    pub jwt_leeway: Duration,
     pub refresh_token_ttl: Duration,
     /// Key of the keyed hashes (HMAC-SHA256) that store OTPs and single-use tokens.
     pub token_hash_key: SecretString,
@@ -342,6 +344,7 @@ impl Settings {
             jwt_issuer: src.raw("JWT_ISSUER").unwrap_or("prakerja-api").to_owned(),
             jwt_audience: src.raw("JWT_AUDIENCE").unwrap_or("prakerja-app").to_owned(),
             access_token_ttl: src.seconds("ACCESS_TOKEN_TTL_SECONDS", 900)?,
+            jwt_leeway: Duration::from_secs(src.parse("JWT_LEEWAY_SECONDS", 5)?),
             refresh_token_ttl: src.seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?,
             token_hash_key: src.key("TOKEN_HASH_KEY", SANDBOX_TOKEN_HASH_KEY, app_env)?,
             cors_allowed_origins,

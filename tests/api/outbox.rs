@@ -485,9 +485,16 @@ async fn worker_sends_nothing_once_its_lease_is_nearly_over() {
             .await
             .unwrap()
     });
-    while slow.received_requests().await.is_empty() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // Until the first message is in flight (the deadline only stops a broken
+    // build from hanging).
+    let in_flight = async {
+        while slow.received_requests().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), in_flight)
+        .await
+        .expect("the slow worker sends its first message");
     // 45 s of the 60 s lease pass while the first message is in flight.
     let clock = &app.state.clock;
     clock

@@ -48,14 +48,15 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// From JWT_SIGNING_KEY, JWT_ISSUER, JWT_AUDIENCE and ACCESS_TOKEN_TTL_SECONDS.
+    /// From JWT_SIGNING_KEY, JWT_ISSUER, JWT_AUDIENCE, ACCESS_TOKEN_TTL_SECONDS
+    /// and JWT_LEEWAY_SECONDS.
     pub fn new(settings: &Settings) -> Self {
         let key = settings.jwt_signing_key.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[settings.jwt_issuer.as_str()]);
         validation.set_audience(&[settings.jwt_audience.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = settings.jwt_leeway.as_secs();
         TokenIssuer {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
@@ -71,9 +72,20 @@ impl TokenIssuer {
         self.ttl_secs
     }
 
-    /// Signs an access token for a session.
+    /// Signs an access token for a session, issued now (real time).
     pub fn issue(&self, account_id: Uuid, session_id: Uuid) -> anyhow::Result<String> {
-        let now = Utc::now().timestamp();
+        self.issue_at(account_id, session_id, Utc::now().timestamp())
+    }
+
+    /// Signs an access token as if issued at `issued_at` (unix seconds), so a
+    /// test can hold a token that has already expired without waiting for it.
+    pub fn issue_at(
+        &self,
+        account_id: Uuid,
+        session_id: Uuid,
+        issued_at: i64,
+    ) -> anyhow::Result<String> {
+        let now = issued_at;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),

@@ -8,17 +8,20 @@
 //! a billed check), so it is never repeated once it may have reached the provider:
 //! not after a timeout and not after a 5xx, only when no connection could be made.
 //! A match is a comparison and is also retried once after a 5xx. Every failure is
-//! a [`FaceError`], which the caller answers as 503 `face_service_unavailable`.
+//! a [`ProviderError`], which the caller answers as 503 `face_service_unavailable`
+//! ([`unavailable`]).
 //!
 //! Sandbox adapter (API.md): liveness passes and faces match unless the image has
 //! fewer than 100 bytes.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use secrecy::ExposeSecret;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::retry::{self, CallError, RetryPolicy};
+use super::{
+    provider::ProviderError,
+    retry::{self, RetryPolicy},
+};
 use crate::{
     config::Endpoint,
     error::{ApiError, ErrorCode},
@@ -50,38 +53,12 @@ pub struct FaceMatch {
     pub score: f64,
 }
 
-/// Why the face service could not answer; the caller answers 503
-/// `face_service_unavailable`. Messages carry no URL, token or image.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FaceError {
-    /// The client's timeout elapsed (never retried).
-    #[error("the face service timed out")]
-    Timeout,
-    /// Connection or protocol failure.
-    #[error("the face service is unreachable: {0}")]
-    Transport(String),
-    /// A non-2xx answer.
-    #[error("the face service answered HTTP {0}")]
-    Status(u16),
-    /// A 2xx answer that is not the documented shape.
-    #[error("the face service's answer is malformed: {0}")]
-    Malformed(String),
-}
+/// The service's name in logs.
+const SERVICE: &str = "face service";
 
-impl From<CallError> for FaceError {
-    fn from(e: CallError) -> Self {
-        match e {
-            CallError::Timeout => FaceError::Timeout,
-            CallError::Transport(message) => FaceError::Transport(message),
-            CallError::Status(status) => FaceError::Status(status),
-        }
-    }
-}
-
-impl From<FaceError> for ApiError {
-    fn from(e: FaceError) -> Self {
-        ApiError::unavailable(ErrorCode::FaceServiceUnavailable, e)
-    }
+/// The 503 answer when the face service could not answer.
+pub fn unavailable(e: ProviderError) -> ApiError {
+    e.unavailable(ErrorCode::FaceServiceUnavailable, SERVICE)
 }
 
 /// The configured face service.
@@ -125,7 +102,7 @@ struct MatchResponse {
 
 impl FaceAdapter {
     /// Checks that `image` shows a live face and returns its reference id.
-    pub async fn liveness(&self, image: &[u8]) -> Result<Liveness, FaceError> {
+    pub async fn liveness(&self, image: &[u8]) -> Result<Liveness, ProviderError> {
         match self {
             FaceAdapter::Sandbox => Ok(sandbox_liveness(image)),
             FaceAdapter::Http { client, endpoint } => {
@@ -133,9 +110,10 @@ impl FaceAdapter {
                     image_base64: STANDARD.encode(image),
                 };
                 // Not idempotent on the provider's side: no retry once sent.
-                let answer: LivenessResponse = call(
+                let answer: LivenessResponse = retry::post_json(
                     client,
                     endpoint,
+                    SERVICE,
                     "v1/liveness",
                     &body,
                     RetryPolicy::ConnectFailure,
@@ -143,7 +121,7 @@ impl FaceAdapter {
                 .await?;
                 match (answer.live, answer.face_id) {
                     (true, Some(face_id)) if !face_id.is_empty() => Ok(Liveness::Live { face_id }),
-                    (true, _) => Err(FaceError::Malformed("live without a `face_id`".into())),
+                    (true, _) => Err(ProviderError::Malformed("live without a `face_id`".into())),
                     (false, _) => Ok(Liveness::NotLive),
                 }
             }
@@ -155,7 +133,7 @@ impl FaceAdapter {
         &self,
         reference_face_id: &str,
         image: &[u8],
-    ) -> Result<FaceMatch, FaceError> {
+    ) -> Result<FaceMatch, ProviderError> {
         match self {
             FaceAdapter::Sandbox => Ok(sandbox_match(image)),
             FaceAdapter::Http { client, endpoint } => {
@@ -163,16 +141,17 @@ impl FaceAdapter {
                     reference_face_id,
                     image_base64: STANDARD.encode(image),
                 };
-                let answer: MatchResponse = call(
+                let answer: MatchResponse = retry::post_json(
                     client,
                     endpoint,
+                    SERVICE,
                     "v1/match",
                     &body,
                     RetryPolicy::ConnectFailureOrServerError,
                 )
                 .await?;
                 if !answer.score.is_finite() {
-                    return Err(FaceError::Malformed(
+                    return Err(ProviderError::Malformed(
                         "`score` is not a finite number".into(),
                     ));
                 }
@@ -183,44 +162,6 @@ impl FaceAdapter {
             }
         }
     }
-}
-
-/// One POST with the bearer token and a JSON body, answered with JSON.
-async fn call<B: Serialize, T: DeserializeOwned>(
-    client: &reqwest::Client,
-    endpoint: &Endpoint,
-    route: &str,
-    body: &B,
-    policy: RetryPolicy,
-) -> Result<T, FaceError> {
-    let url = endpoint
-        .url
-        .join(route)
-        .map_err(|e| FaceError::Transport(e.to_string()))?;
-    let request = client
-        .post(url)
-        .bearer_auth(endpoint.token.expose_secret())
-        .json(body);
-    let result = async {
-        let response = retry::send(request, policy).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| FaceError::from(CallError::from_reqwest(e)))?;
-        let mut json = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            FaceError::Malformed(format!(
-                "{:?} error at `{}`",
-                e.inner().classify(),
-                e.path()
-            ))
-        })
-    }
-    .await;
-    if let Err(e) = &result {
-        tracing::warn!(route, error = %e, "face service call failed");
-    }
-    result
 }
 
 /// `sandbox-` and the hex of the first 16 bytes of SHA-256 of the image: stable
@@ -250,7 +191,7 @@ fn sandbox_match(image: &[u8]) -> FaceMatch {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use secrecy::SecretString;
     use serde_json::json;
@@ -393,7 +334,7 @@ mod tests {
                 .liveness(&image())
                 .await
                 .unwrap_err();
-            assert!(matches!(err, FaceError::Malformed(_)), "{err:?}");
+            assert!(matches!(err, ProviderError::Malformed(_)), "{err:?}");
         }
     }
 
@@ -408,16 +349,15 @@ mod tests {
             .liveness(&image())
             .await
             .unwrap_err();
-        assert_eq!(err, FaceError::Status(500));
-        assert_eq!(
-            ApiError::from(err).code(),
-            ErrorCode::FaceServiceUnavailable
-        );
+        assert_eq!(err, ProviderError::Status(500));
+        assert_eq!(unavailable(err).code(), ErrorCode::FaceServiceUnavailable);
     }
 
     #[tokio::test]
     async fn http_liveness_timeout_is_not_retried() {
         let server = MockServer::start().await;
+        // `expect(1)`: one attempt, checked when the server drops; the client's
+        // timeout bounds the wait, not a clock in this test.
         liveness_mock(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"live": true, "face_id": "late"}))
@@ -426,17 +366,11 @@ mod tests {
         .expect(1)
         .mount(&server)
         .await;
-        let started = Instant::now();
         let err = adapter(&server, Duration::from_millis(300))
             .liveness(&image())
             .await
             .unwrap_err();
-        assert_eq!(err, FaceError::Timeout);
-        assert!(
-            started.elapsed() < Duration::from_millis(900),
-            "took {:?}",
-            started.elapsed()
-        );
+        assert_eq!(err, ProviderError::Timeout);
     }
 
     #[tokio::test]
@@ -468,8 +402,8 @@ mod tests {
             .match_face("face-123", &image())
             .await
             .unwrap_err();
-        assert_eq!(err, FaceError::Status(500));
-        assert_eq!(ApiError::from(err).problem().status, 503);
+        assert_eq!(err, ProviderError::Status(500));
+        assert_eq!(unavailable(err).problem().status, 503);
     }
 
     #[tokio::test]
@@ -483,7 +417,7 @@ mod tests {
                 .match_face("face-123", &image())
                 .await
                 .unwrap_err();
-            assert!(matches!(err, FaceError::Malformed(_)), "{err:?}");
+            assert!(matches!(err, ProviderError::Malformed(_)), "{err:?}");
         }
     }
 }

@@ -1,12 +1,16 @@
 //! Outside services, one module each: an HTTP adapter speaking INTEGRATIONS.md and,
 //! where the URL is unset in sandbox, a simulated adapter for app developers.
-//! Every call has a timeout; a failing provider becomes a 503 with its own code.
+//! Every call has a timeout; a failing provider is a [`ProviderError`], which each
+//! adapter's caller answers as a 503 with that service's own code.
 
 pub mod captcha;
 pub mod face;
 pub mod notify;
+pub mod provider;
 pub mod registry;
 mod retry;
+
+pub use provider::ProviderError;
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::provider::ProviderError;
 use crate::config::Endpoint;
 
 /// A message as the gateway receives it.
@@ -24,15 +25,6 @@ pub struct OutgoingMessage<'a> {
     pub data: &'a serde_json::Value,
 }
 
-/// Why a delivery failed (the message is retried later).
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error("gateway unreachable or timed out: {0}")]
-    Transport(String),
-    #[error("gateway answered {0}")]
-    Status(u16),
-}
-
 /// The configured gateway.
 #[derive(Clone)]
 pub enum NotifyAdapter {
@@ -46,15 +38,16 @@ pub enum NotifyAdapter {
 }
 
 impl NotifyAdapter {
-    /// Sends one message; `Ok` only on a 2xx answer.
-    pub async fn send(&self, message: &OutgoingMessage<'_>) -> Result<(), NotifyError> {
+    /// Sends one message; `Ok` only on a 2xx answer. A failure is retried
+    /// later by the outbox, so none is retried here.
+    pub async fn send(&self, message: &OutgoingMessage<'_>) -> Result<(), ProviderError> {
         match self {
             NotifyAdapter::Sandbox => Ok(()),
             NotifyAdapter::Http { client, endpoint } => {
                 let url = endpoint
                     .url
                     .join("v1/messages")
-                    .map_err(|e| NotifyError::Transport(e.to_string()))?;
+                    .map_err(|e| ProviderError::Transport(e.to_string()))?;
                 let response = client
                     .post(url)
                     .bearer_auth(endpoint.token.expose_secret())
@@ -62,12 +55,11 @@ impl NotifyAdapter {
                     .json(message)
                     .send()
                     .await
-                    // Without the URL: reqwest errors may echo it with query strings.
-                    .map_err(|e| NotifyError::Transport(e.without_url().to_string()))?;
+                    .map_err(ProviderError::from_reqwest)?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
-                    Err(NotifyError::Status(response.status().as_u16()))
+                    Err(ProviderError::Status(response.status().as_u16()))
                 }
             }
         }

@@ -2,10 +2,16 @@
 //! is safe). At most two attempts, each bounded by the client's timeout, with a
 //! short pause between: a caller waits at most twice the timeout plus the pause,
 //! never an open-ended backoff, and a provider that keeps failing becomes a 503.
+//! [`post_json`] is the one JSON call of the HTTP adapters built on it.
 
 use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response};
+use secrecy::ExposeSecret;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::provider::{parse_json, ProviderError};
+use crate::config::Endpoint;
 
 /// When a second attempt is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,41 +28,18 @@ pub(crate) enum RetryPolicy {
 /// failed instance, short next to the participant's patience.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
-/// Why a call failed once its attempts were spent. Messages carry no URL (reqwest
-/// errors can echo query strings) and no request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CallError {
-    /// The client's timeout elapsed.
-    Timeout,
-    /// Connection or protocol failure.
-    Transport(String),
-    /// A non-2xx answer.
-    Status(u16),
-}
-
-impl CallError {
-    /// Classifies a reqwest error, dropping the URL from its message.
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> CallError {
-        if e.is_timeout() {
-            CallError::Timeout
-        } else {
-            CallError::Transport(e.without_url().to_string())
-        }
-    }
-}
-
 /// Sends `request`, once more under `policy`; `Ok` only for a 2xx answer.
 pub(crate) async fn send(
     request: RequestBuilder,
     policy: RetryPolicy,
-) -> Result<Response, CallError> {
+) -> Result<Response, ProviderError> {
     // A JSON body is buffered, so the request can be cloned; a streaming body
     // cannot be replayed and gets one attempt.
     let second = request.try_clone();
     let first = attempt(request).await;
     let retryable = match &first {
         Err(Failure::Connect(_)) => true,
-        Err(Failure::Other(CallError::Status(status))) => {
+        Err(Failure::Other(ProviderError::Status(status))) => {
             policy == RetryPolicy::ConnectFailureOrServerError && *status >= 500
         }
         _ => false,
@@ -72,16 +55,57 @@ pub(crate) async fn send(
     outcome.map_err(Failure::into_call_error)
 }
 
+/// One POST to `{endpoint}/{route}` of `service` with the bearer token and a
+/// JSON body, sent under `policy` (see `retry`), answered with JSON. A failure
+/// is logged with the service and route, never the body.
+pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    service: &'static str,
+    route: &str,
+    body: &B,
+    policy: RetryPolicy,
+) -> Result<T, ProviderError> {
+    let result = post(client, endpoint, route, body, policy).await;
+    if let Err(e) = &result {
+        tracing::warn!(service, route, error = %e, "outside service call failed");
+    }
+    result
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    route: &str,
+    body: &B,
+    policy: RetryPolicy,
+) -> Result<T, ProviderError> {
+    let url = endpoint
+        .url
+        .join(route)
+        .map_err(|e| ProviderError::Transport(e.to_string()))?;
+    let request = client
+        .post(url)
+        .bearer_auth(endpoint.token.expose_secret())
+        .json(body);
+    let response = send(request, policy).await?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(ProviderError::from_reqwest)?;
+    parse_json(&bytes)
+}
+
 /// One attempt's failure, keeping "never connected" apart because only that one
 /// is safe to repeat for every call.
 #[derive(Debug)]
 enum Failure {
-    Connect(CallError),
-    Other(CallError),
+    Connect(ProviderError),
+    Other(ProviderError),
 }
 
 impl Failure {
-    fn into_call_error(self) -> CallError {
+    fn into_call_error(self) -> ProviderError {
         match self {
             Failure::Connect(e) | Failure::Other(e) => e,
         }
@@ -91,10 +115,10 @@ impl Failure {
 async fn attempt(request: RequestBuilder) -> Result<Response, Failure> {
     match request.send().await {
         Ok(response) if response.status().is_success() => Ok(response),
-        Ok(response) => Err(Failure::Other(CallError::Status(
+        Ok(response) => Err(Failure::Other(ProviderError::Status(
             response.status().as_u16(),
         ))),
-        Err(e) if e.is_connect() => Err(Failure::Connect(CallError::from_reqwest(e))),
-        Err(e) => Err(Failure::Other(CallError::from_reqwest(e))),
+        Err(e) if e.is_connect() => Err(Failure::Connect(ProviderError::from_reqwest(e))),
+        Err(e) => Err(Failure::Other(ProviderError::from_reqwest(e))),
     }
 }

@@ -59,50 +59,39 @@ pub struct Policy {
 
 const TWO_HOURS: TimeDelta = TimeDelta::hours(2);
 
+/// API.md Login rules: 5 minutes, 5 wrong guesses a challenge; per account in
+/// any 2 hours at most 5 resends, 10 codes and 10 wrong guesses.
+const LOGIN: Policy = Policy {
+    ttl: TimeDelta::minutes(5),
+    wrong_per_challenge: 5,
+    resends: Some(Limit {
+        max: 5,
+        window: TWO_HOURS,
+    }),
+    codes_sent: Limit {
+        max: 10,
+        window: TWO_HOURS,
+    },
+    wrong_guesses: Limit {
+        max: 10,
+        window: TWO_HOURS,
+    },
+    send_refused: ErrorCode::OtpResendLimit,
+    channel: Channel::Email,
+    restart_hint: "log in again",
+};
+
 /// The limits of `purpose`: the one place they are written.
 pub const fn policy(purpose: Purpose) -> Policy {
     match purpose {
-        Purpose::Login => Policy {
-            ttl: TimeDelta::minutes(5),
-            wrong_per_challenge: 5,
-            resends: Some(Limit {
-                max: 5,
-                window: TWO_HOURS,
-            }),
-            codes_sent: Limit {
-                max: 10,
-                window: TWO_HOURS,
-            },
-            wrong_guesses: Limit {
-                max: 10,
-                window: TWO_HOURS,
-            },
-            send_refused: ErrorCode::OtpResendLimit,
-            channel: Channel::Email,
-            restart_hint: "log in again",
-        },
+        Purpose::Login => LOGIN,
+        // The login's numbers, with a budget of its own.
         Purpose::Phone => Policy {
-            ttl: TimeDelta::minutes(5),
-            wrong_per_challenge: 5,
-            resends: Some(Limit {
-                max: 5,
-                window: TWO_HOURS,
-            }),
-            codes_sent: Limit {
-                max: 10,
-                window: TWO_HOURS,
-            },
-            wrong_guesses: Limit {
-                max: 10,
-                window: TWO_HOURS,
-            },
-            send_refused: ErrorCode::OtpResendLimit,
             channel: Channel::Sms,
             restart_hint: "enter the number again for a new code",
+            ..LOGIN
         },
         Purpose::Purchase => Policy {
-            ttl: TimeDelta::minutes(5),
-            wrong_per_challenge: 5,
             resends: None,
             // API.md: at least 30 purchase codes per card in any 2 hours, apart
             // from the login budget.
@@ -116,8 +105,8 @@ pub const fn policy(purpose: Purpose) -> Policy {
                 window: TWO_HOURS,
             },
             send_refused: ErrorCode::OtpSendLimit,
-            channel: Channel::Email,
             restart_hint: "ask the platform for a new purchase code",
+            ..LOGIN
         },
     }
 }

@@ -30,7 +30,10 @@ use crate::{
     error::{ApiError, ErrorCode},
     http::{Caller, ImageKind},
     identity::{check_birth_date, KkNumber, Nik},
-    integrations::face::Liveness,
+    integrations::{
+        face::{self, Liveness},
+        registry,
+    },
 };
 
 fn identity_view(identity: &Identity) -> IdentityView {
@@ -69,7 +72,11 @@ pub async fn verify_identity(
     }
     // The registry call happens outside any transaction: no connection or lock is
     // held while waiting on it.
-    let answer = deps.registry.verify(&nik, &kk, body.date_of_birth).await?;
+    let answer = deps
+        .registry
+        .verify(&nik, &kk, body.date_of_birth)
+        .await
+        .map_err(registry::unavailable)?;
     let record = answer.into_verified_record().ok_or_else(|| {
         ApiError::new(ErrorCode::IdentityMismatch).detail(
             "The population registry has no record with this NIK, KK number and date of birth.",
@@ -238,7 +245,7 @@ pub async fn enroll_face(
                 .detail("The face cannot be changed after joining a wave."));
         }
     }
-    let face_id = match deps.face.liveness(image).await? {
+    let face_id = match deps.face.liveness(image).await.map_err(face::unavailable)? {
         Liveness::Live { face_id } => face_id,
         Liveness::NotLive => return Err(ApiError::new(ErrorCode::FaceLivenessFailed).detail(
             "No live face was recognised; take the photo again in good light and blink when asked.",

@@ -27,6 +27,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod notifications;
 pub mod otp;
+pub mod purchases;
 pub mod pagination;
 pub mod ratelimit;
 pub mod registration;

@@ -309,6 +309,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    purchases (id) {
+        id -> Uuid,
+        card_id -> Uuid,
+        account_id -> Uuid,
+        partner_id -> Uuid,
+        course_id -> Uuid,
+        platform_user_id -> Text,
+        course_title -> Text,
+        delivery -> Text,
+        price_idr -> Int8,
+        starts_at -> Timestamptz,
+        duration_hours -> Int4,
+        course_terms -> Jsonb,
+        status -> Text,
+        redeem_code -> Text,
+        voucher_code -> Nullable<Text>,
+        purchased_at -> Timestamptz,
+        cancel_deadline -> Nullable<Date>,
+        cancelled_at -> Nullable<Timestamptz>,
+        cancellation_reason -> Nullable<Text>,
+        redeemed_at -> Nullable<Timestamptz>,
+        expired_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        certificate_url -> Nullable<Text>,
+        post_test_score -> Nullable<Int2>,
+        reviewed_at -> Nullable<Timestamptz>,
+        face_passed_until -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_bindings (partner_id, platform_user_id) {
+        partner_id -> Uuid,
+        platform_user_id -> Text,
+        card_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    face_checks (id) {
+        id -> Uuid,
+        purchase_id -> Uuid,
+        account_id -> Uuid,
+        check_date -> Date,
+        source -> Text,
+        outcome -> Text,
+        score -> Nullable<Float8>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
@@ -323,6 +378,12 @@ diesel::joinable!(ledger_accounts -> cards (card_id));
 diesel::joinable!(ledger_accounts -> partners (partner_id));
 diesel::joinable!(ledger_postings -> journal_entries (entry_id));
 diesel::joinable!(ledger_postings -> ledger_accounts (account_id));
+diesel::joinable!(purchases -> cards (card_id));
+diesel::joinable!(purchases -> accounts (account_id));
+diesel::joinable!(purchases -> partners (partner_id));
+diesel::joinable!(platform_bindings -> cards (card_id));
+diesel::joinable!(platform_bindings -> partners (partner_id));
+diesel::joinable!(face_checks -> purchases (purchase_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -350,4 +411,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     journal_entries,
     ledger_postings,
     partners,
+    purchases,
+    platform_bindings,
+    face_checks,
 );

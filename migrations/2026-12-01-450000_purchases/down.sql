@@ -1,0 +1,3 @@
+DROP TABLE face_checks;
+DROP TABLE platform_bindings;
+DROP TABLE purchases;

@@ -89,6 +89,7 @@ pub struct Settings {
     pub job_interval_deliver_notifications: Duration,
     pub job_interval_purge_expired_records: Duration,
     pub job_interval_deactivate_expired_cards: Duration,
+    pub job_interval_expire_purchases: Duration,
     /// Public base URL of the web front end, used in verification and reset links.
     pub web_base_url: url::Url,
     /// Tests only (refused in production): the route named here fails right
@@ -363,6 +364,7 @@ impl Settings {
                 .seconds("JOB_INTERVAL_PURGE_EXPIRED_RECORDS_SECONDS", 3600)?,
             job_interval_deactivate_expired_cards: src
                 .seconds("JOB_INTERVAL_DEACTIVATE_EXPIRED_CARDS_SECONDS", 300)?,
+            job_interval_expire_purchases: src.seconds("JOB_INTERVAL_EXPIRE_PURCHASES_SECONDS", 60)?,
             web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
                 url::Url::parse("https://www.prakerja.go.id").expect("static URL")
             }),

@@ -108,6 +108,30 @@ error_codes! {
     CardNotFound => (404, "card_not_found", "No card"),
     // Ledger: a card debit its balance cannot cover (purchases, API.md)
     InsufficientBalance => (409, "insufficient_balance", "The balance does not cover the price"),
+    // Purchases, cancellation, face checks, redemption, completion, review (API.md)
+    CourseNotFound => (404, "course_not_found", "No such course at this platform"),
+    CardInactive => (409, "card_inactive", "The card is not active"),
+    PriceChanged => (409, "price_changed", "The price changed since the code was sent"),
+    PlatformUserBoundToOtherCard => (409, "platform_user_bound_to_other_card", "This platform user id already pays with another card"),
+    CardBoundToOtherPlatformUser => (409, "card_bound_to_other_platform_user", "This card already pays for another user id of this platform"),
+    PurchaseDeadlinePassed => (409, "purchase_deadline_passed", "The deadline for the next purchase has passed"),
+    PreviousTrainingUnfinished => (409, "previous_training_unfinished", "The previous training is not completed and reviewed yet"),
+    CourseStartsTooSoon => (409, "course_starts_too_soon", "The course starts too soon to be bought"),
+    CoursePreviouslyCancelled => (409, "course_previously_cancelled", "This course was cancelled before and cannot be bought again"),
+    CancellationWindowClosed => (409, "cancellation_window_closed", "The purchase can no longer be cancelled"),
+    AlreadyRedeemed => (409, "already_redeemed", "The training was already joined"),
+    AlreadyCancelled => (409, "already_cancelled", "The purchase is already cancelled"),
+    FaceAttemptsExceeded => (429, "face_attempts_exceeded", "Too many face checks today"),
+    PurchaseClosed => (409, "purchase_closed", "The purchase is expired or completed"),
+    RedeemCodeInvalid => (404, "redeem_code_invalid", "Unknown redeem code"),
+    RedeemCodeUsed => (409, "redeem_code_used", "The redeem code was already used"),
+    PurchaseCancelled => (409, "purchase_cancelled", "The purchase was cancelled"),
+    RedemptionWindowClosed => (409, "redemption_window_closed", "Outside the redemption window"),
+    FaceVerificationRequired => (409, "face_verification_required", "A passed face check is needed first"),
+    NotRedeemed => (409, "not_redeemed", "The training was not redeemed"),
+    AlreadyCompleted => (409, "already_completed", "The training is already completed"),
+    TrainingNotCompleted => (409, "training_not_completed", "The training is not completed yet"),
+    ReviewExists => (409, "review_exists", "The training is already reviewed"),
 }
 
 impl fmt::Display for ErrorCode {

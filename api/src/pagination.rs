@@ -105,6 +105,23 @@ where
         .or(time.eq(cursor.created_at).and(id.lt(cursor.id)))
 }
 
+/// The rows after `cursor` in a list ordered by `(time, id)` oldest first
+/// (a change feed): `time > c.time OR (time = c.time AND id > c.id)`.
+pub fn after<T, I>(time: T, id: I, cursor: Cursor) -> After<T, I>
+where
+    T: ExpressionMethods + Copy + Expression<SqlType = Timestamptz>,
+    I: ExpressionMethods + Expression<SqlType = SqlUuid>,
+{
+    time.gt(cursor.created_at)
+        .or(time.eq(cursor.created_at).and(id.gt(cursor.id)))
+}
+
+/// The expression [`after`] builds.
+pub type After<T, I> = diesel::dsl::Or<
+    diesel::dsl::Gt<T, DateTime<Utc>>,
+    diesel::dsl::And<diesel::dsl::Eq<T, DateTime<Utc>>, diesel::dsl::Gt<I, Uuid>>,
+>;
+
 /// The expression [`before`] builds.
 pub type Before<T, I> = diesel::dsl::Or<
     diesel::dsl::Lt<T, DateTime<Utc>>,

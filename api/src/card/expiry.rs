@@ -1,12 +1,16 @@
 //! The first-purchase deadline (DOMAIN.md §5): a card with no purchase by its
-//! deadline (an Asia/Jakarta date, inclusive) is deactivated for good, its
+//! deadline (a cancelled purchase does not count: the first training was not
+//! bought) (an Asia/Jakarta date, inclusive) is deactivated for good, its
 //! balance returned to the State Treasury as an `expiry` entry, and the
 //! participant told. Cards are claimed with `FOR UPDATE SKIP LOCKED` and
 //! changed by a conditional update, so two instances running the job at once
 //! never deactivate (or refund) a card twice.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
+use diesel::{
+    dsl::{exists, not},
+    prelude::*,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use uuid::Uuid;
@@ -16,9 +20,20 @@ use super::{
     model::{CardStatus, DeactivationReason},
 };
 use crate::{
-    db::schema::{accounts, cards},
+    db::schema::{accounts, cards, purchases},
+    purchases::rules::PurchaseStatus,
     notifications::{self, Channel, Message},
 };
+
+/// A purchase of the card being looked at that was not cancelled.
+fn standing_purchase() -> diesel::dsl::Filter<
+    diesel::dsl::Filter<purchases::table, diesel::dsl::Eq<purchases::card_id, cards::id>>,
+    diesel::dsl::NotEq<purchases::status, PurchaseStatus>,
+> {
+    purchases::table
+        .filter(purchases::card_id.eq(cards::id))
+        .filter(purchases::status.ne(PurchaseStatus::Cancelled))
+}
 
 /// What one run did.
 #[derive(Debug, Default, Serialize)]
@@ -40,11 +55,10 @@ pub async fn deactivate_expired_cards(
     loop {
         let done = conn
             .transaction::<_, anyhow::Error, _>(async |conn| {
-                // Purchases (a later capability) will exclude cards with a first
-                // purchase here; until they exist no card has one.
                 let due: Vec<(Uuid, Uuid)> = cards::table
                     .filter(cards::status.eq(CardStatus::Active))
                     .filter(cards::purchase_deadline.lt(today))
+                    .filter(not(exists(standing_purchase())))
                     .select((cards::id, cards::account_id))
                     .order(cards::purchase_deadline)
                     .limit(BATCH)
@@ -56,10 +70,14 @@ pub async fn deactivate_expired_cards(
                     return Ok(true);
                 }
                 for (card_id, account_id) in due {
+                    // Checked again in this statement's own snapshot: a purchase
+                    // that committed after the claim above (it held the card row
+                    // shared until then) keeps the card.
                     let changed = diesel::update(
                         cards::table
                             .find(card_id)
-                            .filter(cards::status.eq(CardStatus::Active)),
+                            .filter(cards::status.eq(CardStatus::Active))
+                            .filter(not(exists(standing_purchase()))),
                     )
                     .set((
                         cards::status.eq(CardStatus::Deactivated),

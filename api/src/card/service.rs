@@ -15,6 +15,7 @@ use crate::{
     db::schema::{cards, journal_entries, ledger_accounts, ledger_postings},
     error::{ApiError, ErrorCode},
     pagination::{self, Cursor, Page, PageRequest},
+    purchases,
 };
 
 fn no_card() -> ApiError {
@@ -27,11 +28,12 @@ pub async fn my_card(conn: &mut AsyncPgConnection, account: Uuid) -> Result<Card
     let row = model::of_account(conn, account)
         .await?
         .ok_or_else(no_card)?;
+    let purchase_deadline = next_purchase_deadline(conn, &row).await?;
     Ok(CardView {
         card_number: row.card_number,
         status: row.status,
         balance_idr: row.balance_idr,
-        purchase_deadline: Some(row.purchase_deadline),
+        purchase_deadline,
         batch_id: row.batch_id,
         issued_at: row.issued_at,
         deactivated_at: row.deactivated_at,
@@ -43,14 +45,29 @@ pub async fn beneficiary(
     conn: &mut AsyncPgConnection,
     account: Uuid,
 ) -> QueryResult<Option<Beneficiary>> {
-    Ok(model::of_account(conn, account)
-        .await?
-        .map(|row| Beneficiary {
-            batch_id: row.batch_id,
-            card_status: row.status,
-            balance_idr: row.balance_idr,
-            purchase_deadline: Some(row.purchase_deadline),
-        }))
+    let Some(row) = model::of_account(conn, account).await? else {
+        return Ok(None);
+    };
+    let purchase_deadline = next_purchase_deadline(conn, &row).await?;
+    Ok(Some(Beneficiary {
+        batch_id: row.batch_id,
+        card_status: row.status,
+        balance_idr: row.balance_idr,
+        purchase_deadline,
+    }))
+}
+
+/// The last Asia/Jakarta date for the card's next purchase (API.md Card and
+/// balance): none while a training is open.
+async fn next_purchase_deadline(
+    conn: &mut AsyncPgConnection,
+    row: &model::CardRow,
+) -> QueryResult<Option<NaiveDate>> {
+    let previous = purchases::service::previous(conn, row.id).await?;
+    Ok(purchases::rules::purchase_deadline(
+        row.purchase_deadline,
+        previous,
+    ))
 }
 
 /// Whether the account became a beneficiary in the Asia/Jakarta year of `today`

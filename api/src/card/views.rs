@@ -18,7 +18,9 @@ pub struct CardView {
     #[schema(example = 1000000)]
     pub balance_idr: i64,
     /// Last Asia/Jakarta date (inclusive) to buy the next training: the
-    /// selection date + 15 before the first purchase.
+    /// selection date + 15 before the first purchase; null while a training
+    /// is open; the review date + 15 after a review; the expiry date + 15
+    /// after an expiry.
     pub purchase_deadline: Option<NaiveDate>,
     pub batch_id: Uuid,
     pub issued_at: DateTime<Utc>,

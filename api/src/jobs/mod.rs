@@ -18,6 +18,8 @@ pub enum Job {
     PurgeExpiredRecords,
     /// Deactivates cards whose first-purchase deadline has passed.
     DeactivateExpiredCards,
+    /// Expires webinar and offline purchases not redeemed in their window.
+    ExpirePurchases,
 }
 
 impl Job {
@@ -26,6 +28,7 @@ impl Job {
         Job::DeliverNotifications,
         Job::PurgeExpiredRecords,
         Job::DeactivateExpiredCards,
+        Job::ExpirePurchases,
     ];
 
     /// The job's name in URLs and logs.
@@ -34,6 +37,7 @@ impl Job {
             Job::DeliverNotifications => "deliver_notifications",
             Job::PurgeExpiredRecords => "purge_expired_records",
             Job::DeactivateExpiredCards => "deactivate_expired_cards",
+            Job::ExpirePurchases => "expire_purchases",
         }
     }
 
@@ -47,6 +51,7 @@ impl Job {
             Job::DeliverNotifications => state.settings.job_interval_deliver_notifications,
             Job::PurgeExpiredRecords => state.settings.job_interval_purge_expired_records,
             Job::DeactivateExpiredCards => state.settings.job_interval_deactivate_expired_cards,
+            Job::ExpirePurchases => state.settings.job_interval_expire_purchases,
         }
     }
 
@@ -86,6 +91,12 @@ impl Job {
                     state.clock.today_jakarta(),
                 )
                 .await?;
+                Ok(serde_json::to_value(report)?)
+            }
+            Job::ExpirePurchases => {
+                let report =
+                    crate::purchases::redemption::expire_purchases(&mut conn, state.clock.now())
+                        .await?;
                 Ok(serde_json::to_value(report)?)
             }
         }

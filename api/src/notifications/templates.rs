@@ -34,6 +34,14 @@ pub enum Message {
     },
     /// The card was deactivated because no training was bought in time.
     CardDeactivated,
+    /// A training was bought: the redeem code (email subject "Pembelian
+    /// Pelatihan", DOMAIN.md §5).
+    PurchaseConfirmed {
+        redeem_code: String,
+        course_title: String,
+    },
+    /// A purchase was cancelled and its price returned to the card.
+    PurchaseCancelled { refund_idr: i64 },
 }
 
 /// A rendered message, ready for the outbox.
@@ -55,6 +63,8 @@ impl Message {
             Message::PasswordReset { .. } => "password_reset",
             Message::BeneficiarySelected { .. } => "beneficiary_selected",
             Message::CardDeactivated => "card_deactivated",
+            Message::PurchaseConfirmed { .. } => "purchase_confirmed",
+            Message::PurchaseCancelled { .. } => "purchase_cancelled",
         }
     }
 
@@ -81,6 +91,11 @@ impl Message {
                 purchase_deadline,
             } => json!({ "card_number": card_number, "purchase_deadline": purchase_deadline }),
             Message::CardDeactivated => json!({}),
+            Message::PurchaseConfirmed {
+                redeem_code,
+                course_title,
+            } => json!({ "redeem_code": redeem_code, "course_title": course_title }),
+            Message::PurchaseCancelled { refund_idr } => json!({ "refund_idr": refund_idr }),
         }
     }
 
@@ -138,6 +153,22 @@ impl Message {
             Message::CardDeactivated => (
                 "Kepesertaan Kartu Prakerja Dicabut",
                 "Kepesertaan Kartu Prakerja kamu dicabut karena tidak membeli pelatihan pertama dalam 15 hari sejak pengumuman. Saldo pelatihan dikembalikan ke Rekening Kas Umum Negara.".to_owned(),
+            ),
+            Message::PurchaseConfirmed {
+                redeem_code,
+                course_title,
+            } => (
+                "Pembelian Pelatihan",
+                format!(
+                    "Pembelian pelatihan \"{course_title}\" berhasil. Kode redeem kamu: {redeem_code}. Masukkan kode ini di situs lembaga pelatihan untuk memulai pelatihan; kode hanya dapat dipakai sekali. Kode juga tersedia di menu Pelatihan Saya."
+                ),
+            ),
+            Message::PurchaseCancelled { refund_idr } => (
+                "Pembatalan Pelatihan",
+                format!(
+                    "Pembelian pelatihan kamu telah dibatalkan. Saldo pelatihan {} dikembalikan ke Kartu Prakerja kamu; riwayatnya ada di Riwayat Transaksi. Segera beli pelatihan lain.",
+                    rupiah(*refund_idr)
+                ),
             ),
         };
         Rendered {
@@ -197,6 +228,13 @@ mod tests {
                 purchase_deadline: "2026-07-19".into(),
             },
             Message::CardDeactivated,
+            Message::PurchaseConfirmed {
+                redeem_code: "7K3M9PQ2XW4T".into(),
+                course_title: "Menjahit untuk Pemula".into(),
+            },
+            Message::PurchaseCancelled {
+                refund_idr: 750_000,
+            },
         ];
         let mut out = String::new();
         for message in &messages {

@@ -2,6 +2,20 @@
 //! with the participant's OTP, its cancellation, the face checks and the
 //! redemption that open the training, the completion the institution reports
 //! and the participant's review.
+//!
+//! - `rules`: the programme's rules, pure and table-tested;
+//! - `service`: the purchase code and the purchase;
+//! - `cancellation`, `face`, `redemption` (and the job `expire_purchases`),
+//!   `completion`: one file per step of a purchase's life;
+//! - `listing`: the participant's and the platform's views;
+//! - `model`: the rows, and each state change as one conditional update.
 
+pub mod cancellation;
+pub mod completion;
+pub mod face;
+pub mod listing;
 pub mod model;
+pub mod redemption;
 pub mod rules;
+pub mod service;
+pub mod views;

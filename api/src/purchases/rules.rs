@@ -366,6 +366,12 @@ pub const RATINGS: std::ops::RangeInclusive<i16> = 1..=5;
 /// The longest review comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
+/// A card number as a platform sees it: the last four digits only.
+pub fn mask_card_number(number: &str) -> String {
+    let keep = number.len().min(4);
+    format!("{}{}", "*".repeat(number.len() - keep), &number[number.len() - keep..])
+}
+
 // ---------------------------------------------------------------- redeem codes
 
 /// Redeem-code characters: Crockford's base 32, digits and capitals without
@@ -726,6 +732,11 @@ mod tests {
         for terminal in [Completed, Cancelled, Expired] {
             assert!(Transition::ALL.iter().all(|t| t.from() != terminal));
         }
+    }
+
+    #[test]
+    fn a_platform_sees_the_last_four_digits_of_a_card() {
+        assert_eq!(mask_card_number("5213459876543217"), "************3217");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::{
     contract,
     error::{ErrorCode, FieldError, Problem},
     http::{authenticate::authenticate, fallback, request_context::request_context},
-    registration, sandbox, service,
+    purchases, registration, sandbox, service,
     state::AppState,
 };
 
@@ -54,6 +54,7 @@ answers 404 there."
         (name = "registration", description = "Identity (NIK/KK via the population registry), profile, KTP photo, face, questionnaire, statement, aptitude test, eligibility"),
         (name = "batches", description = "Waves (gelombang): list, join, applications"),
         (name = "card", description = "The Kartu Prakerja number, balance and transaction history"),
+        (name = "purchases", description = "The participant's purchases: cancellation, face checks, review"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -126,7 +127,11 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(batches::routes::update)
         .service(batches::routes::select)
         .service(card::routes::my_card)
-        .service(card::routes::my_transactions);
+        .service(card::routes::my_transactions)
+        .service(purchases::routes::list_mine)
+        .service(purchases::routes::get_mine)
+        .service(purchases::routes::cancel)
+        .service(purchases::routes::check_face);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -155,13 +160,14 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 7] = [
+const OPERATIONS: [&[contract::Operation]; 8] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
     registration::routes::OPERATIONS,
     batches::routes::OPERATIONS,
     card::routes::OPERATIONS,
+    purchases::routes::OPERATIONS,
     sandbox::routes::OPERATIONS,
 ];
 

@@ -16,6 +16,7 @@ pub mod face;
 pub mod listing;
 pub mod model;
 pub mod redemption;
+pub mod routes;
 pub mod rules;
 pub mod service;
 pub mod views;

@@ -46,6 +46,8 @@ pub const OPERATIONS: &[Operation] = {
     ]
 };
 
+/// My purchases
+///
 /// The participant's purchases, newest first, each with its copy of the
 /// course's terms, status, redeem code, cancel deadline, certificate (from 7
 /// days after completion) and review.
@@ -68,6 +70,8 @@ pub async fn list_mine(
     Ok(HttpResponse::Ok().json(listing::my_purchases(&mut conn, auth.0.account_id, page, now).await?))
 }
 
+/// One of my purchases
+///
 /// One of the participant's purchases (another account's answers 404).
 #[utoipa::path(
     operation_id = "get_my_purchase",
@@ -88,6 +92,8 @@ pub async fn get_mine(
         .json(listing::my_purchase(&mut conn, auth.0.account_id, id.into_inner(), now).await?))
 }
 
+/// Cancel a purchase
+///
 /// Cancels a purchase that was not redeemed, on or before its
 /// `cancel_deadline` (min(purchase date + 3, start date − 3), Asia/Jakarta
 /// dates). The price returns to the card at once, the participant is told by
@@ -150,6 +156,8 @@ pub async fn cancel(
     idempotency::finish(&state.db, lease, result).await
 }
 
+/// Check my face for a training
+///
 /// A face check before redeeming or following an online training: the raw
 /// JPEG or PNG selfie (at most 1 MiB), matched against the face enrolled at
 /// registration. At most 5 checks a day (Asia/Jakarta) for self-paced

@@ -246,7 +246,7 @@ pub struct CancellationReceipt {
 
 /// A face check's verdict.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"passed": true}))]
+#[schema(example = json!({"passed": true, "valid_until": "2026-07-20T08:15:00+07:00"}))]
 pub struct FaceCheckResult {
     /// Whether the face matched the enrolled one; a pass opens redemption for
     /// 15 minutes.

@@ -364,7 +364,8 @@ impl Settings {
                 .seconds("JOB_INTERVAL_PURGE_EXPIRED_RECORDS_SECONDS", 3600)?,
             job_interval_deactivate_expired_cards: src
                 .seconds("JOB_INTERVAL_DEACTIVATE_EXPIRED_CARDS_SECONDS", 300)?,
-            job_interval_expire_purchases: src.seconds("JOB_INTERVAL_EXPIRE_PURCHASES_SECONDS", 60)?,
+            job_interval_expire_purchases: src
+                .seconds("JOB_INTERVAL_EXPIRE_PURCHASES_SECONDS", 60)?,
             web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
                 url::Url::parse("https://www.prakerja.go.id").expect("static URL")
             }),

@@ -91,7 +91,11 @@ async fn vocabularies_match_the_check_constraints() {
         ("notifications", "status", words!(NotificationStatus)),
         ("purchases", "status", words!(PurchaseStatus)),
         ("purchases", "delivery", words!(Delivery)),
-        ("purchases", "cancellation_reason", words!(CancellationReason)),
+        (
+            "purchases",
+            "cancellation_reason",
+            words!(CancellationReason),
+        ),
         ("face_checks", "source", words!(FaceCheckSource)),
         ("face_checks", "outcome", words!(FaceOutcome)),
     ];
@@ -108,6 +112,9 @@ async fn vocabularies_match_the_check_constraints() {
             1,
             "one CHECK lists {table}.{column} as {rust:?}: {in_db:?}"
         );
-        assert!(in_db.iter().all(|w| w.is_subset(&rust)), "{table}.{column}: {in_db:?}");
+        assert!(
+            in_db.iter().all(|w| w.is_subset(&rust)),
+            "{table}.{column}: {in_db:?}"
+        );
     }
 }

@@ -21,8 +21,8 @@ use super::{
 };
 use crate::{
     db::schema::{accounts, cards, purchases},
-    purchases::rules::PurchaseStatus,
     notifications::{self, Channel, Message},
+    purchases::rules::PurchaseStatus,
 };
 
 /// A purchase of the card being looked at that was not cancelled.

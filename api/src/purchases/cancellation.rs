@@ -84,7 +84,9 @@ pub async fn cancel(
         let (card_account, _) = ledger::card_account(conn, p.card_id).await?;
         let partner_account = ledger::partner_account(conn, p.partner_id)
             .await?
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a sold purchase without a partner account")))?;
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("a sold purchase without a partner account"))
+            })?;
         let posted = ledger::post(
             conn,
             Entry {

@@ -24,7 +24,8 @@ fn refused(status: PurchaseStatus) -> ApiError {
 
 /// Whether `url` is an absolute https URL with a host.
 pub fn https_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()))
+    url::Url::parse(url)
+        .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 /// `POST /v1/partner/purchases/{id}/completion`: only the platform's own,
@@ -43,7 +44,10 @@ pub async fn complete(
         .await?
         .filter(|p| p.partner_id == partner_id)
         .ok_or_else(super::cancellation::not_found)?;
-    let Some(redeemed_at) = p.redeemed_at.filter(|_| p.status == PurchaseStatus::Redeemed) else {
+    let Some(redeemed_at) = p
+        .redeemed_at
+        .filter(|_| p.status == PurchaseStatus::Redeemed)
+    else {
         return Err(refused(p.status));
     };
     rules::check_completed_at(request.completed_at, redeemed_at, now).map_err(|e| {
@@ -78,7 +82,13 @@ mod tests {
     #[test]
     fn certificates_are_https_urls() {
         assert!(https_url("https://lms.example/cert/1"));
-        for bad in ["http://lms.example/cert", "https://", "javascript:alert(1)", "ftp://x/y", "lms.example"] {
+        for bad in [
+            "http://lms.example/cert",
+            "https://",
+            "javascript:alert(1)",
+            "ftp://x/y",
+            "lms.example",
+        ] {
             assert!(!https_url(bad), "{bad}");
         }
     }

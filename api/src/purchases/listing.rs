@@ -92,10 +92,10 @@ pub async fn my_purchase(
     now: DateTime<Utc>,
 ) -> Result<MyPurchase, ApiError> {
     let p = super::cancellation::own(conn, account_id, purchase_id).await?;
-    Ok(with_reviews(conn, vec![p], now)
+    with_reviews(conn, vec![p], now)
         .await?
         .pop()
-        .ok_or_else(not_found)?)
+        .ok_or_else(not_found)
 }
 
 /// `GET /v1/me/purchases`: newest first.

@@ -150,8 +150,10 @@ pub async fn cancelled_before(
 fn moving(
     id: Uuid,
     t: Transition,
-) -> diesel::dsl::Filter<diesel::dsl::Find<purchases::table, Uuid>, diesel::dsl::Eq<purchases::status, PurchaseStatus>>
-{
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<purchases::table, Uuid>,
+    diesel::dsl::Eq<purchases::status, PurchaseStatus>,
+> {
     purchases::table
         .find(id)
         .filter(purchases::status.eq(t.from()))
@@ -277,9 +279,9 @@ pub async fn open_face_pass(
     until: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(
-        purchases::table
-            .find(id)
-            .filter(purchases::status.eq_any([PurchaseStatus::Purchased, PurchaseStatus::Redeemed])),
+        purchases::table.find(id).filter(
+            purchases::status.eq_any([PurchaseStatus::Purchased, PurchaseStatus::Redeemed]),
+        ),
     )
     .set(purchases::face_passed_until.eq(until))
     .execute(conn)

@@ -44,9 +44,9 @@ fn refusal(p: &Purchase, now: DateTime<Utc>) -> Option<ApiError> {
             ApiError::new(ErrorCode::PurchaseCancelled)
                 .detail("The purchase was cancelled; its redeem code no longer works."),
         ),
-        PurchaseStatus::Redeemed | PurchaseStatus::Completed => {
-            Some(ApiError::new(ErrorCode::RedeemCodeUsed).detail("This redeem code was already used."))
-        }
+        PurchaseStatus::Redeemed | PurchaseStatus::Completed => Some(
+            ApiError::new(ErrorCode::RedeemCodeUsed).detail("This redeem code was already used."),
+        ),
         PurchaseStatus::Expired => Some(window_closed()),
         PurchaseStatus::Purchased if !rules::in_redemption_window(p.delivery, p.starts_at, now) => {
             Some(window_closed())
@@ -85,7 +85,9 @@ pub async fn redeem(
     };
     let Some(p) = found.filter(|p| {
         p.partner_id == partner_id
-            && p.voucher_code.as_deref().is_none_or(|v| Some(v) == voucher_code)
+            && p.voucher_code
+                .as_deref()
+                .is_none_or(|v| Some(v) == voucher_code)
     }) else {
         ratelimit::record(conn, &bucket, now).await?;
         return Err(invalid());
@@ -109,7 +111,8 @@ pub async fn redeem(
         None => {
             let current = model::find(conn, p.id).await?.ok_or_else(invalid)?;
             Err(refusal(&current, now).unwrap_or_else(|| {
-                ApiError::new(ErrorCode::RedeemCodeUsed).detail("This redeem code was already used.")
+                ApiError::new(ErrorCode::RedeemCodeUsed)
+                    .detail("This redeem code was already used.")
             }))
         }
     }

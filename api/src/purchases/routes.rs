@@ -67,7 +67,8 @@ pub async fn list_mine(
     let page = page.parse()?;
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
-    Ok(HttpResponse::Ok().json(listing::my_purchases(&mut conn, auth.0.account_id, page, now).await?))
+    Ok(HttpResponse::Ok()
+        .json(listing::my_purchases(&mut conn, auth.0.account_id, page, now).await?))
 }
 
 /// One of my purchases
@@ -196,6 +197,13 @@ pub async fn check_face(
         face: &state.face,
         origin: &caller.origin,
     };
-    let result = face::check(&deps, now, &purchase, FaceCheckSource::Participant, &image.bytes).await?;
+    let result = face::check(
+        &deps,
+        now,
+        &purchase,
+        FaceCheckSource::Participant,
+        &image.bytes,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(result))
 }

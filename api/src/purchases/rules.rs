@@ -162,11 +162,9 @@ impl Previous {
             PurchaseStatus::Completed => {
                 Some(reviewed_on.map_or(Previous::Open, Previous::Reviewed))
             }
-            PurchaseStatus::Expired => Some(
-                expired_on
-                    .map(Previous::Expired)
-                    .unwrap_or(Previous::Open),
-            ),
+            PurchaseStatus::Expired => {
+                Some(expired_on.map(Previous::Expired).unwrap_or(Previous::Open))
+            }
         }
     }
 }
@@ -287,7 +285,11 @@ pub fn redemption_window(
 }
 
 /// Whether a purchase may be redeemed at `now` as far as time goes.
-pub fn in_redemption_window(delivery: Delivery, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+pub fn in_redemption_window(
+    delivery: Delivery,
+    starts_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
     match redemption_window(delivery, starts_at) {
         Some((opens, closes)) => opens <= now && now <= closes,
         None => true,
@@ -369,7 +371,11 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 /// A card number as a platform sees it: the last four digits only.
 pub fn mask_card_number(number: &str) -> String {
     let keep = number.len().min(4);
-    format!("{}{}", "*".repeat(number.len() - keep), &number[number.len() - keep..])
+    format!(
+        "{}{}",
+        "*".repeat(number.len() - keep),
+        &number[number.len() - keep..]
+    )
 }
 
 // ---------------------------------------------------------------- redeem codes
@@ -495,9 +501,18 @@ mod tests {
         let today = d("2023-07-19");
         let cases = [
             (PurchaseStatus::Purchased, Ok(())),
-            (PurchaseStatus::Redeemed, Err(CancelRefusal::AlreadyRedeemed)),
-            (PurchaseStatus::Completed, Err(CancelRefusal::AlreadyRedeemed)),
-            (PurchaseStatus::Cancelled, Err(CancelRefusal::AlreadyCancelled)),
+            (
+                PurchaseStatus::Redeemed,
+                Err(CancelRefusal::AlreadyRedeemed),
+            ),
+            (
+                PurchaseStatus::Completed,
+                Err(CancelRefusal::AlreadyRedeemed),
+            ),
+            (
+                PurchaseStatus::Cancelled,
+                Err(CancelRefusal::AlreadyCancelled),
+            ),
             (PurchaseStatus::Expired, Err(CancelRefusal::WindowClosed)),
         ];
         for (status, expected) in cases {
@@ -564,7 +579,11 @@ mod tests {
         let first = d("2026-07-19");
         let cases = [
             (Previous::None, "2026-07-19", Ok(())),
-            (Previous::None, "2026-07-20", Err(NextPurchaseRefusal::DeadlinePassed)),
+            (
+                Previous::None,
+                "2026-07-20",
+                Err(NextPurchaseRefusal::DeadlinePassed),
+            ),
             (
                 Previous::Open,
                 "2026-07-10",
@@ -615,7 +634,11 @@ mod tests {
             (PurchaseStatus::Cancelled, None, None, None),
         ];
         for (status, reviewed, expired, expected) in cases {
-            assert_eq!(Previous::of(status, reviewed, expired), expected, "{status}");
+            assert_eq!(
+                Previous::of(status, reviewed, expired),
+                expected,
+                "{status}"
+            );
         }
     }
 
@@ -673,7 +696,11 @@ mod tests {
             (Delivery::SelfPaced, "2030-01-01T00:00:00", false),
         ];
         for (delivery, at, missed) in cases {
-            assert_eq!(missed_redemption(delivery, starts, wib(at)), missed, "{delivery} {at}");
+            assert_eq!(
+                missed_redemption(delivery, starts, wib(at)),
+                missed,
+                "{delivery} {at}"
+            );
         }
     }
 

@@ -66,7 +66,9 @@ impl CardHolder {
             (Some(blob), Some(_)) => pii
                 .decrypt_string(blob, &phone_aad(self.account_id))
                 .map(Some)
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("phone of {}: {e}", self.account_id))),
+                .map_err(|e| {
+                    ApiError::internal(anyhow::anyhow!("phone of {}: {e}", self.account_id))
+                }),
             _ => Ok(None),
         }
     }
@@ -82,8 +84,7 @@ fn card_inactive() -> ApiError {
 }
 
 fn course_not_found() -> ApiError {
-    ApiError::new(ErrorCode::CourseNotFound)
-        .detail("This platform has no course with this id.")
+    ApiError::new(ErrorCode::CourseNotFound).detail("This platform has no course with this id.")
 }
 
 /// The card with this number and its holder.
@@ -293,9 +294,8 @@ pub async fn previous(conn: &mut AsyncPgConnection, card_id: Uuid) -> QueryResul
 fn refusal(e: NextPurchaseRefusal) -> ApiError {
     match e {
         NextPurchaseRefusal::PreviousTrainingUnfinished => {
-            ApiError::new(ErrorCode::PreviousTrainingUnfinished).detail(
-                "The participant's previous training must be completed and reviewed first.",
-            )
+            ApiError::new(ErrorCode::PreviousTrainingUnfinished)
+                .detail("The participant's previous training must be completed and reviewed first.")
         }
         NextPurchaseRefusal::DeadlinePassed => ApiError::new(ErrorCode::PurchaseDeadlinePassed)
             .detail("The last day for the participant's next purchase has passed."),

@@ -5,14 +5,23 @@
 //!
 //! The order is SHA-256(seed ‖ application id bytes), ascending, with the seed
 //! published in the admin view. The whole run is one transaction: a crash
-//! leaves the wave untouched and selection can simply run again. Ranking and
-//! every write are set-based; only the applicants the run must look at one by
-//! one (until the quota is full) are decided in Rust, because their dates of
-//! birth are encrypted. `bench/` measures a run at 100k and 1M applicants. Runs serialise on an advisory lock, so two waves
-//! selected at once cannot both fill a family card's last slot (the
-//! `(kk_index, kk_slot)` unique constraint would refuse it anyway).
+//! leaves the wave untouched and selection can simply run again. Runs serialise
+//! on an advisory lock, so two waves selected at once cannot both fill a family
+//! card's last slot (the `(kk_index, kk_slot)` unique constraint would refuse it
+//! anyway).
+//!
+//! How it stays linear at a million applicants (`bench/` measures it):
+//! - one streaming read of every pending applicant with what the decision needs
+//!   (hash joins, no per-row probes), kept in 64 bytes each; the ranking and the
+//!   walk down it run in memory;
+//! - the outcome of an application is a heap-only update (no index covers
+//!   `status`): the applicants the walk reached are written by id, everyone else
+//!   (`quota_full`) by one statement;
+//! - cards, ledger credits and notifications go in a few set-based statements
+//!   per [`WRITE_CHUNK`] winners.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use diesel::{
@@ -23,6 +32,7 @@ use diesel::{
     },
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::TryStreamExt;
 use uuid::Uuid;
 
 use super::{
@@ -37,86 +47,107 @@ use crate::{
     card::ledger,
     clock::jakarta_date,
     crypto::PiiCipher,
-    db::schema::batches,
+    db::schema::{accounts, batches},
     error::{ApiError, ErrorCode},
     http::Caller,
     idempotency::Lease,
     notifications::{outbox, Channel, Message},
-    registration::{self, rules::Facts},
+    registration::{
+        self,
+        rules::{Facts, Occupation},
+    },
 };
 
 /// Serialises selection runs across waves.
 const SELECTION_LOCK: i64 = 0x7365_6c65_6374_696f; // "selectio"
-/// Applicants decided per round trip.
-const CHUNK: i64 = 5_000;
-/// Pending applications per account-id range when outcomes are written.
-const RANGE_ROWS: i64 = 4_096;
-/// At most this many account-id ranges (a power of two).
-const MAX_RANGES: u32 = 4_096;
-/// Winners written per statement (cards, ledger credits, notifications).
+/// Rows per statement when writing cards, ledger credits and notifications.
 const WRITE_CHUNK: usize = 10_000;
+/// Ids per statement when rows are found by id (bitmap scans: larger is better).
+const LOOKUP_CHUNK: usize = 100_000;
 /// Days after the selection (notification) date to buy the first training (DOMAIN.md §5).
 pub const FIRST_PURCHASE_DAYS: i64 = 15;
 
+/// One pending applicant with what deciding it needs.
 #[derive(QueryableByName)]
-struct Ranked {
-    #[diesel(sql_type = BigInt)]
-    position: i64,
+struct Row {
     #[diesel(sql_type = SqlUuid)]
     application_id: Uuid,
     #[diesel(sql_type = SqlUuid)]
     account_id: Uuid,
-    #[diesel(sql_type = Text)]
-    email: String,
     #[diesel(sql_type = Bool)]
     blocked: bool,
     #[diesel(sql_type = Bool)]
     has_card: bool,
     #[diesel(sql_type = Bytea)]
     kk_index: Vec<u8>,
+    #[diesel(sql_type = BigInt)]
+    kk_cards: i64,
     #[diesel(sql_type = Bytea)]
     birth_date_ciphertext: Vec<u8>,
     #[diesel(sql_type = Nullable<Bool>)]
     in_formal_education: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
-    occupation: Option<registration::rules::Occupation>,
+    occupation: Option<Occupation>,
 }
 
-#[derive(QueryableByName)]
-struct KkCount {
-    #[diesel(sql_type = Bytea)]
-    kk_index: Vec<u8>,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+/// An applicant in memory (64 bytes, so a million fit in 64 MB).
+struct Applicant {
+    /// The first 16 bytes of the lottery key, big-endian: the rank, unless two
+    /// applicants share them (then the whole key decides, see [`rank`]).
+    key: u128,
+    application_id: Uuid,
+    account_id: Uuid,
+    /// Index into the wave's family cards.
+    family: u32,
+    /// `None`: the date of birth did not decrypt (an error if the walk reaches it).
+    birth_date: Option<NaiveDate>,
+    in_formal_education: Option<bool>,
+    occupation: Option<Occupation>,
+    blocked: bool,
+    has_card: bool,
+}
+
+/// The family cards (KK blind indexes) of a wave's applicants, each with the
+/// beneficiaries it has so far.
+#[derive(Default)]
+struct Families {
+    ids: HashMap<[u8; 32], u32>,
+    kk: Vec<[u8; 32]>,
+    taken: Vec<i64>,
+}
+
+impl Families {
+    fn intern(&mut self, kk: &[u8], cards: i64) -> Result<u32, ApiError> {
+        let kk: [u8; 32] = kk
+            .try_into()
+            .map_err(|_| ApiError::internal(anyhow::anyhow!("a KK index is not 32 bytes")))?;
+        Ok(*self.ids.entry(kk).or_insert_with(|| {
+            self.kk.push(kk);
+            self.taken.push(cards);
+            (self.kk.len() - 1) as u32
+        }))
+    }
 }
 
 /// A beneficiary chosen by this run.
 struct Winner {
     application_id: Uuid,
     account_id: Uuid,
-    email: String,
-    kk_index: Vec<u8>,
+    family: u32,
     kk_slot: i16,
-}
-
-/// An applicant this run looked at and did not select.
-struct Refused {
-    application_id: Uuid,
-    account_id: Uuid,
-    reason: String,
 }
 
 /// Why an applicant was not selected (kept on the application).
 fn decide(
-    row: &Ranked,
+    a: &Applicant,
     birth_date: NaiveDate,
     today: NaiveDate,
     kk_taken: i64,
 ) -> Result<(), String> {
-    if row.blocked {
+    if a.blocked {
         return Err("account_blocked".into());
     }
-    if row.has_card {
+    if a.has_card {
         return Err("already_beneficiary".into());
     }
     // The one eligibility function; past beneficiary and the KK limit are
@@ -124,8 +155,8 @@ fn decide(
     let facts = Facts {
         identity_verified: true,
         birth_date: Some(birth_date),
-        in_formal_education: row.in_formal_education,
-        occupation: row.occupation,
+        in_formal_education: a.in_formal_education,
+        occupation: a.occupation,
         past_beneficiary: false,
         kk_other_beneficiaries: 0,
     };
@@ -138,6 +169,24 @@ fn decide(
         return Err("kk_limit_reached".into());
     }
     Ok(())
+}
+
+/// Sorts applicants into the published lottery order: SHA-256(seed ‖ id)
+/// ascending (ids are unique, so no two keys are equal).
+fn rank(applicants: &mut [Applicant], seed: &[u8]) {
+    applicants.sort_unstable_by(|a, b| {
+        a.key.cmp(&b.key).then_with(|| {
+            rules::lottery_key(seed, a.application_id)
+                .cmp(&rules::lottery_key(seed, b.application_id))
+        })
+    });
+}
+
+fn key_prefix(seed: &[u8], application_id: Uuid) -> u128 {
+    let key = rules::lottery_key(seed, application_id);
+    let mut prefix = [0u8; 16];
+    prefix.copy_from_slice(&key[..16]);
+    u128::from_be_bytes(prefix)
 }
 
 fn lock_busy(e: &DieselError) -> bool {
@@ -210,6 +259,63 @@ pub async fn run(
     .await
 }
 
+/// Reads every pending applicant of the wave, once, in whatever order the
+/// database finds fastest (the ranking happens in memory).
+async fn load_applicants(
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    batch_id: Uuid,
+    seed: &[u8],
+    families: &mut Families,
+) -> Result<Vec<Applicant>, ApiError> {
+    // Compiling this query just in time costs more than it saves; the hash
+    // joins over a million rows want more than the default 4 MB.
+    diesel::sql_query("SET LOCAL jit = off")
+        .execute(conn)
+        .await?;
+    diesel::sql_query("SET LOCAL work_mem = '64MB'")
+        .execute(conn)
+        .await?;
+    // Past beneficiaries and family-card counts come from joins rather than a
+    // probe per applicant: one pass over the cards of every earlier wave.
+    let mut rows = diesel::sql_query(
+        "SELECT a.id AS application_id, a.account_id, acc.blocked_at IS NOT NULL AS blocked, \
+                c.id IS NOT NULL AS has_card, i.kk_index, coalesce(k.n, 0) AS kk_cards, \
+                i.birth_date_ciphertext, p.in_formal_education, p.occupation \
+         FROM applications a \
+         JOIN accounts acc ON acc.id = a.account_id \
+         JOIN identities i ON i.account_id = a.account_id \
+         LEFT JOIN profiles p ON p.account_id = a.account_id \
+         LEFT JOIN cards c ON c.account_id = a.account_id \
+         LEFT JOIN (SELECT kk_index, count(*) AS n FROM cards GROUP BY kk_index) k ON k.kk_index = i.kk_index \
+         WHERE a.batch_id = $1 AND a.status = $2",
+    )
+    .bind::<SqlUuid, _>(batch_id)
+    .bind::<Text, _>(ApplicationStatus::Pending)
+    .load_stream::<Row>(conn)
+    .await?;
+    let mut applicants = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        let aad = registration::model::aad("identities", "birth_date", row.account_id);
+        let birth_date = pii
+            .decrypt_string(&row.birth_date_ciphertext, &aad)
+            .ok()
+            .and_then(|d| d.parse().ok());
+        applicants.push(Applicant {
+            key: key_prefix(seed, row.application_id),
+            application_id: row.application_id,
+            account_id: row.account_id,
+            family: families.intern(&row.kk_index, row.kk_cards)?,
+            birth_date,
+            in_formal_education: row.in_formal_education,
+            occupation: row.occupation,
+            blocked: row.blocked,
+            has_card: row.has_card,
+        });
+    }
+    Ok(applicants)
+}
+
 async fn select_winners(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
@@ -218,112 +324,56 @@ async fn select_winners(
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<SelectionResult, ApiError> {
-    // Compiling the ranking query just in time costs more than it saves
-    // (measured with bench/: about half a second at a million applicants).
-    diesel::sql_query("SET LOCAL jit = off")
-        .execute(conn)
-        .await?;
-    // Past beneficiaries come from a join rather than a per-row subquery: one
-    // hash join over the cards of every earlier wave instead of a probe per
-    // applicant.
-    let pending = diesel::sql_query(
-        "CREATE TEMP TABLE selection_ranked ON COMMIT DROP AS \
-         SELECT row_number() OVER (ORDER BY sha256($2 || uuid_send(a.id)), a.id) AS position, \
-                a.id AS application_id, a.account_id, acc.email, acc.blocked_at IS NOT NULL AS blocked, \
-                c.id IS NOT NULL AS has_card, \
-                i.kk_index, i.birth_date_ciphertext, p.in_formal_education, p.occupation \
-         FROM applications a \
-         JOIN accounts acc ON acc.id = a.account_id \
-         JOIN identities i ON i.account_id = a.account_id \
-         LEFT JOIN profiles p ON p.account_id = a.account_id \
-         LEFT JOIN cards c ON c.account_id = a.account_id \
-         WHERE a.batch_id = $1 AND a.status = $3",
-    )
-    .bind::<SqlUuid, _>(batch.id)
-    .bind::<Bytea, _>(seed)
-    .bind::<Text, _>(ApplicationStatus::Pending)
-    .execute(conn)
-    .await?;
-    diesel::sql_query("CREATE UNIQUE INDEX ON selection_ranked (position)")
-        .execute(conn)
-        .await?;
+    let started = Instant::now();
+    let mut families = Families::default();
+    let mut applicants = load_applicants(conn, pii, batch.id, seed, &mut families).await?;
+    let loaded = started.elapsed();
+    rank(&mut applicants, seed);
+    let pending = applicants.len();
 
-    let quota = i64::from(batch.quota);
+    // Walk down the ranking until the quota is full; everyone after that
+    // lost the lottery for this quota.
+    let quota = usize::try_from(batch.quota).unwrap_or(0);
     let mut winners: Vec<Winner> = Vec::new();
-    let mut refused: Vec<Refused> = Vec::new();
-    let mut kk_taken: HashMap<Vec<u8>, i64> = HashMap::new();
-    let mut last = 0i64;
-    while (winners.len() as i64) < quota {
-        let rows: Vec<Ranked> = diesel::sql_query(
-            "SELECT position, application_id, account_id, email, blocked, has_card, kk_index, birth_date_ciphertext, \
-                    in_formal_education, occupation \
-             FROM selection_ranked WHERE position > $1 ORDER BY position LIMIT $2",
-        )
-        .bind::<BigInt, _>(last)
-        .bind::<BigInt, _>(CHUNK)
-        .load(conn)
-        .await?;
-        let Some(tail) = rows.last() else { break };
-        last = tail.position;
-        let unseen: Vec<Vec<u8>> = rows
-            .iter()
-            .map(|r| r.kk_index.clone())
-            .filter(|k| !kk_taken.contains_key(k))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let counts: Vec<KkCount> = diesel::sql_query(
-            "SELECT kk_index, count(*) AS n FROM cards WHERE kk_index = ANY($1) GROUP BY kk_index",
-        )
-        .bind::<Array<Bytea>, _>(&unseen)
-        .load(conn)
-        .await?;
-        for k in unseen {
-            kk_taken.insert(k, 0);
+    let mut outcomes = Outcomes::default();
+    let selected = outcomes.code(ApplicationStatus::Selected, "selected");
+    // (application, outcome) of everyone the walk reached.
+    let mut decided: Vec<(Uuid, i16)> = Vec::new();
+    for a in &applicants {
+        if winners.len() >= quota {
+            break;
         }
-        for c in counts {
-            kk_taken.insert(c.kk_index, c.n);
-        }
-        for row in rows {
-            if winners.len() as i64 >= quota {
-                break;
+        let birth_date = a.birth_date.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "birth date of {} does not decrypt",
+                a.account_id
+            ))
+        })?;
+        let taken = families.taken[a.family as usize];
+        match decide(a, birth_date, today, taken) {
+            Ok(()) => {
+                families.taken[a.family as usize] = taken + 1;
+                winners.push(Winner {
+                    application_id: a.application_id,
+                    account_id: a.account_id,
+                    family: a.family,
+                    kk_slot: (taken + 1) as i16,
+                });
+                decided.push((a.application_id, selected));
             }
-            let aad = registration::model::aad("identities", "birth_date", row.account_id);
-            let birth_date: NaiveDate = pii
-                .decrypt_string(&row.birth_date_ciphertext, &aad)
-                .map_err(|e| {
-                    ApiError::internal(anyhow::anyhow!("birth date of {}: {e}", row.account_id))
-                })?
-                .parse()
-                .map_err(|_| {
-                    ApiError::internal(anyhow::anyhow!(
-                        "birth date of {} does not parse",
-                        row.account_id
-                    ))
-                })?;
-            let taken = kk_taken.get(&row.kk_index).copied().unwrap_or(0);
-            match decide(&row, birth_date, today, taken) {
-                Ok(()) => {
-                    kk_taken.insert(row.kk_index.clone(), taken + 1);
-                    winners.push(Winner {
-                        application_id: row.application_id,
-                        account_id: row.account_id,
-                        email: row.email,
-                        kk_index: row.kk_index,
-                        kk_slot: (taken + 1) as i16,
-                    });
-                }
-                Err(reason) => refused.push(Refused {
-                    application_id: row.application_id,
-                    account_id: row.account_id,
-                    reason,
-                }),
+            Err(reason) => {
+                let code = outcomes.code(ApplicationStatus::NotSelected, &reason);
+                decided.push((a.application_id, code));
             }
         }
     }
-    let not_selected =
-        decide_applications(conn, batch, &winners, &refused, pending as i64, now).await?;
-    issue_cards(conn, batch, &winners, now, today).await?;
+    drop(applicants);
+    let walked = started.elapsed();
+    let not_selected = pending - winners.len();
+    write_outcomes(conn, batch, &decided, &outcomes, pending, now).await?;
+    drop(decided);
+    let decided = started.elapsed();
+    issue_cards(conn, batch, &winners, &families, now, today).await?;
     diesel::update(batches::table.find(batch.id))
         .set((
             batches::selection_state.eq(SelectionState::Done),
@@ -332,107 +382,102 @@ async fn select_winners(
         ))
         .execute(conn)
         .await?;
-    tracing::info!(batch_id = %batch.id, selected = winners.len(), not_selected, "selection done");
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(
+        batch_id = %batch.id,
+        selected = winners.len(),
+        not_selected,
+        load_ms = ms(loaded),
+        rank_and_walk_ms = ms(walked - loaded),
+        outcomes_ms = ms(decided - walked),
+        cards_ms = ms(started.elapsed() - decided),
+        "selection done"
+    );
     Ok(SelectionResult {
         selected: winners.len() as i64,
-        not_selected,
+        not_selected: not_selected as i64,
     })
 }
 
-/// Splits the account-id space into `n` equal, contiguous, inclusive ranges
-/// (`n` a power of two) that together cover every id.
-fn account_ranges(n: u32) -> Vec<(Uuid, Uuid)> {
-    let bits = n.max(1).next_power_of_two().trailing_zeros();
-    if bits == 0 {
-        return vec![(Uuid::nil(), Uuid::max())];
-    }
-    let step = 1u128 << (128 - bits);
-    (0..1u128 << bits)
-        .map(|i| {
-            (
-                Uuid::from_u128(i * step),
-                Uuid::from_u128(i * step + (step - 1)),
-            )
-        })
-        .collect()
+/// The distinct outcomes of a run's reached applicants (a handful: selected,
+/// kk_limit_reached, already_beneficiary, not_eligible:…), numbered from 0.
+#[derive(Default)]
+struct Outcomes {
+    list: Vec<(ApplicationStatus, String)>,
+    codes: HashMap<String, i16>,
 }
 
-/// Records the outcome on every pending application of the wave: the
-/// winners, the applicants refused with their reason, and `quota_full` for
-/// everyone the run did not reach. Returns how many were not selected.
-///
-/// The writes go account-id range by account-id range: an application update
-/// inserts into three randomly keyed indexes, and at a million rows those no
-/// longer fit in the buffer cache together; within a range, the two indexes
-/// keyed by account stay in a small slice (ids are random, so the ranges hold
-/// about [`RANGE_ROWS`] applications each).
-async fn decide_applications(
+impl Outcomes {
+    fn code(&mut self, outcome: ApplicationStatus, reason: &str) -> i16 {
+        if let Some(code) = self.codes.get(reason) {
+            return *code;
+        }
+        self.list.push((outcome, reason.to_owned()));
+        let code = (self.list.len() - 1) as i16;
+        self.codes.insert(reason.to_owned(), code);
+        code
+    }
+}
+
+/// Records the outcome on every pending application of the wave in one
+/// sequential pass over its rows: the reached applicants' reasons are looked
+/// up in hashed id arrays, one per reason, and everyone else gets
+/// `quota_full`. Every one is a heap-only update (no index covers the
+/// columns it changes), written in the table's physical order. Then the
+/// wave's rows leave `pending_applications`.
+async fn write_outcomes(
     conn: &mut AsyncPgConnection,
     batch: &Batch,
-    winners: &[Winner],
-    refused: &[Refused],
-    pending: i64,
+    decided: &[(Uuid, i16)],
+    outcomes: &Outcomes,
+    pending: usize,
     now: DateTime<Utc>,
-) -> Result<i64, ApiError> {
-    // (account, application, status, reason) of every applicant the run
-    // looked at, in account order to be cut into the same ranges.
-    let mut decided: Vec<(Uuid, Uuid, ApplicationStatus, &str)> = winners
-        .iter()
-        .map(|w| {
-            let status = ApplicationStatus::Selected;
-            (w.account_id, w.application_id, status, status.as_str())
-        })
-        .chain(refused.iter().map(|r| {
-            (
-                r.account_id,
-                r.application_id,
-                ApplicationStatus::NotSelected,
-                r.reason.as_str(),
-            )
-        }))
-        .collect();
-    decided.sort_unstable();
-    let ranges = account_ranges(
-        u32::try_from(pending / RANGE_ROWS)
-            .unwrap_or(MAX_RANGES)
-            .min(MAX_RANGES),
-    );
-    let mut not_selected = refused.len() as i64;
-    let mut rest = decided.as_slice();
-    for (low, high) in ranges {
-        let split = rest.partition_point(|d| d.0 <= high);
-        let (here, later) = rest.split_at(split);
-        rest = later;
-        if !here.is_empty() {
-            let ids: Vec<Uuid> = here.iter().map(|d| d.1).collect();
-            let statuses: Vec<ApplicationStatus> = here.iter().map(|d| d.2).collect();
-            let reasons: Vec<&str> = here.iter().map(|d| d.3).collect();
-            diesel::sql_query(
-                "UPDATE applications a SET status = d.status, decision_reason = d.reason, decided_at = $4 \
-                 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(id, status, reason) WHERE a.id = d.id",
-            )
-            .bind::<Array<SqlUuid>, _>(&ids)
-            .bind::<Array<Text>, _>(&statuses)
-            .bind::<Array<Text>, _>(&reasons)
-            .bind::<Timestamptz, _>(now)
-            .execute(conn)
-            .await?;
-        }
-        // Everyone the run did not reach lost the lottery for this quota.
-        not_selected += diesel::sql_query(
-            "UPDATE applications SET status = $5, decision_reason = 'quota_full', decided_at = $2 \
-             WHERE batch_id = $1 AND status = $6 AND account_id BETWEEN $3 AND $4",
-        )
-        .bind::<SqlUuid, _>(batch.id)
-        .bind::<Timestamptz, _>(now)
-        .bind::<SqlUuid, _>(low)
-        .bind::<SqlUuid, _>(high)
-        .bind::<Text, _>(ApplicationStatus::NotSelected)
-        .bind::<Text, _>(ApplicationStatus::Pending)
-        .execute(conn)
-        .await? as i64;
+) -> Result<(), ApiError> {
+    let mut groups: Vec<Vec<Uuid>> = vec![Vec::new(); outcomes.list.len()];
+    for (id, code) in decided {
+        groups[*code as usize].push(*id);
     }
-    Ok(not_selected)
+    // $1 wave, $2 time, $3 reasons, $4 pending, $5 selected, $6 not selected,
+    // then one id array per reason.
+    let mut status = String::from("CASE");
+    let mut reason = String::from("CASE");
+    for (i, (outcome, _)) in outcomes.list.iter().enumerate() {
+        let arm = format!(" WHEN id = ANY(${}::uuid[])", i + 7);
+        if *outcome == ApplicationStatus::Selected {
+            status.push_str(&arm);
+            status.push_str(" THEN $5");
+        }
+        reason.push_str(&arm);
+        reason.push_str(&format!(" THEN ($3::text[])[{}]", i + 1));
+    }
+    status.push_str(" ELSE $6 END");
+    reason.push_str(" ELSE 'quota_full' END");
+    let reasons: Vec<&str> = outcomes.list.iter().map(|(_, r)| r.as_str()).collect();
+    let mut query = diesel::sql_query(format!(
+        "UPDATE applications SET status = {status}, decision_reason = {reason}, decided_at = $2 \
+         WHERE batch_id = $1 AND status = $4"
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(batch.id)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(reasons)
+    .bind::<Text, _>(ApplicationStatus::Pending)
+    .bind::<Text, _>(ApplicationStatus::Selected)
+    .bind::<Text, _>(ApplicationStatus::NotSelected);
+    for ids in groups {
+        query = query.bind::<Array<SqlUuid>, _>(ids);
+    }
+    let updated = query.execute(conn).await?;
+    if updated != pending {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "{updated} of {pending} pending applications decided"
+        )));
+    }
+    diesel::sql_query("DELETE FROM pending_applications WHERE batch_id = $1")
+        .bind::<SqlUuid, _>(batch.id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Draws `n` card numbers unused by any card and distinct from each other.
@@ -442,7 +487,8 @@ async fn fresh_card_numbers(conn: &mut AsyncPgConnection, n: usize) -> QueryResu
         #[diesel(sql_type = Text)]
         card_number: String,
     }
-    let mut rng = rand::rngs::OsRng;
+    // A CSPRNG seeded from the OS once, rather than a system call per digit.
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
     let mut numbers: Vec<String> = Vec::with_capacity(n);
     let mut seen: HashSet<String> = HashSet::with_capacity(n);
     while numbers.len() < n {
@@ -471,19 +517,26 @@ async fn issue_cards(
     conn: &mut AsyncPgConnection,
     batch: &Batch,
     winners: &[Winner],
+    families: &Families,
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<(), ApiError> {
     let deadline = today + TimeDelta::days(FIRST_PURCHASE_DAYS);
-    let numbers = fresh_card_numbers(conn, winners.len()).await?;
-    // Cards go in in account order, with card ids drawn in ascending order:
-    // index insertions and foreign-key probes then walk their indexes instead
-    // of jumping around them (the notifications keep the lottery order).
-    let mut by_account: Vec<(&Winner, &str)> = winners
-        .iter()
-        .zip(numbers.iter().map(String::as_str))
-        .collect();
-    by_account.sort_unstable_by_key(|(w, _)| w.account_id);
+    let mut numbers = fresh_card_numbers(conn, winners.len()).await?;
+    // Cards go in in application order, with card ids and numbers in
+    // ascending order too: the foreign-key probes walk the applications'
+    // index in order, and each unique index of cards fills page by page
+    // instead of at random places (the notifications keep the lottery order).
+    numbers.sort_unstable();
+    let mut order: Vec<usize> = (0..winners.len()).collect();
+    order.sort_unstable_by_key(|&i| winners[i].application_id);
+    // The card number of each winner, in the winners' (lottery) order.
+    let mut number_of: Vec<&str> = vec![""; winners.len()];
+    for (&i, number) in order.iter().zip(&numbers) {
+        number_of[i] = number;
+    }
+    let by_account: Vec<(&Winner, &str)> =
+        order.iter().map(|&i| (&winners[i], number_of[i])).collect();
     let mut card_ids: Vec<Uuid> = winners.iter().map(|_| Uuid::new_v4()).collect();
     card_ids.sort_unstable();
     for (chunk, ids) in by_account
@@ -493,7 +546,10 @@ async fn issue_cards(
         let accounts: Vec<Uuid> = chunk.iter().map(|(w, _)| w.account_id).collect();
         let applications: Vec<Uuid> = chunk.iter().map(|(w, _)| w.application_id).collect();
         let card_numbers: Vec<&str> = chunk.iter().map(|(_, n)| *n).collect();
-        let kk_indexes: Vec<&[u8]> = chunk.iter().map(|(w, _)| w.kk_index.as_slice()).collect();
+        let kk_indexes: Vec<&[u8]> = chunk
+            .iter()
+            .map(|(w, _)| families.kk[w.family as usize].as_slice())
+            .collect();
         let kk_slots: Vec<i16> = chunk.iter().map(|(w, _)| w.kk_slot).collect();
         diesel::sql_query(
             "INSERT INTO cards (id, account_id, batch_id, application_id, card_number, kk_index, kk_slot, purchase_deadline, issued_at) \
@@ -513,18 +569,37 @@ async fn issue_cards(
         .await?;
         ledger::credit_new_cards(conn, ids, batch.training_idr, now).await?;
     }
-    for (chunk, numbers) in winners.chunks(WRITE_CHUNK).zip(numbers.chunks(WRITE_CHUNK)) {
-        let messages: Vec<(Channel, String, Message)> = chunk
+    let mut emails: HashMap<Uuid, String> = HashMap::with_capacity(winners.len());
+    let mut ids: Vec<Uuid> = winners.iter().map(|w| w.account_id).collect();
+    ids.sort_unstable();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        emails.extend(
+            accounts::table
+                .filter(accounts::id.eq_any(chunk))
+                .select((accounts::id, accounts::email))
+                .load::<(Uuid, String)>(conn)
+                .await?,
+        );
+    }
+    drop(ids);
+    for (chunk, numbers) in winners
+        .chunks(WRITE_CHUNK)
+        .zip(number_of.chunks(WRITE_CHUNK))
+    {
+        let messages = chunk
             .iter()
             .zip(numbers)
             .map(|(w, card_number)| {
+                let email = emails.get(&w.account_id).cloned().ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("no account {}", w.account_id))
+                })?;
                 let message = Message::BeneficiarySelected {
-                    card_number: card_number.clone(),
+                    card_number: (*card_number).to_owned(),
                     purchase_deadline: deadline.to_string(),
                 };
-                (Channel::Email, w.email.clone(), message)
+                Ok((Channel::Email, email, message))
             })
-            .collect();
+            .collect::<Result<Vec<_>, ApiError>>()?;
         outbox::enqueue_many(conn, now, &messages).await?;
     }
     Ok(())
@@ -534,19 +609,34 @@ async fn issue_cards(
 mod tests {
     use super::*;
 
-    #[test]
-    fn account_ranges_cover_every_id_once_in_order() {
-        for n in [0, 1, 2, 3, 244, 256, MAX_RANGES] {
-            let ranges = account_ranges(n);
-            assert_eq!(ranges.len() as u32, n.max(1).next_power_of_two(), "n = {n}");
-            assert_eq!(ranges[0].0, Uuid::nil());
-            assert_eq!(ranges[ranges.len() - 1].1, Uuid::max());
-            for (low, high) in &ranges {
-                assert!(low <= high);
-            }
-            for pair in ranges.windows(2) {
-                assert_eq!(pair[0].1.as_u128() + 1, pair[1].0.as_u128());
-            }
+    fn applicant(id: Uuid, seed: &[u8]) -> Applicant {
+        Applicant {
+            key: key_prefix(seed, id),
+            application_id: id,
+            account_id: id,
+            family: 0,
+            birth_date: None,
+            in_formal_education: None,
+            occupation: None,
+            blocked: false,
+            has_card: false,
         }
+    }
+
+    #[test]
+    fn ranking_in_memory_is_the_published_order() {
+        let seed = b"published seed";
+        let ids: Vec<Uuid> = (0..2_000).map(|_| Uuid::new_v4()).collect();
+        let mut applicants: Vec<Applicant> = ids.iter().map(|id| applicant(*id, seed)).collect();
+        rank(&mut applicants, seed);
+        let mut expected = ids.clone();
+        expected.sort_by_key(|id| rules::lottery_key(seed, *id));
+        let got: Vec<Uuid> = applicants.iter().map(|a| a.application_id).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn an_applicant_takes_64_bytes() {
+        assert!(std::mem::size_of::<Applicant>() <= 64);
     }
 }

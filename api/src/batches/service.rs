@@ -230,8 +230,8 @@ pub async fn admin_view(
 }
 
 /// Joins an open wave. The rules are checked in the order a participant can act
-/// on them; the one-pending-application rule is a unique index, so racing joins
-/// create exactly one application.
+/// on them; the one-pending-application rule is the primary key of
+/// `pending_applications`, so racing joins create exactly one application.
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
@@ -269,24 +269,28 @@ pub async fn apply(
             .detail("This wave does not serve your province of domicile."));
     }
     let id = Uuid::new_v4();
-    diesel::insert_into(applications::table)
-        .values((
-            applications::id.eq(id),
-            applications::batch_id.eq(batch_id),
-            applications::account_id.eq(who.account_id),
-            applications::created_at.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map_err(|e| match db::unique_violation(&e) {
-            // This wave already (batch, account), or a pending application elsewhere.
-            Some("applications_batch_id_account_id_key" | "applications_one_pending") => {
-                ApiError::new(ErrorCode::AlreadyApplied).detail(
-                    "You already joined this wave, or another application is still pending.",
-                )
-            }
-            _ => e.into(),
-        })?;
+    // One statement for both rows: the pending row copies the application's
+    // account and wave, and either unique key refusing it undoes both.
+    diesel::sql_query(
+        "WITH a AS (INSERT INTO applications (id, batch_id, account_id, created_at) VALUES ($1, $2, $3, $4) \
+                    RETURNING id, account_id, batch_id) \
+         INSERT INTO pending_applications (application_id, account_id, batch_id) SELECT id, account_id, batch_id FROM a",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<diesel::sql_types::Uuid, _>(batch_id)
+    .bind::<diesel::sql_types::Uuid, _>(who.account_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(conn)
+    .await
+    .map_err(|e| match db::unique_violation(&e) {
+        // This wave already (batch, account), or a pending application elsewhere.
+        Some("applications_batch_id_account_id_key" | "pending_applications_account_id_key") => {
+            ApiError::new(ErrorCode::AlreadyApplied).detail(
+                "You already joined this wave, or another application is still pending.",
+            )
+        }
+        _ => e.into(),
+    })?;
     Ok(ApplicationView {
         id,
         batch_id,

@@ -21,7 +21,7 @@ use diesel::{
 use diesel_async::{
     pooled_connection::{
         deadpool::{Object, Pool},
-        AsyncDieselConnectionManager, ManagerConfig,
+        AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
     },
     AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
 };
@@ -63,6 +63,11 @@ pub fn build_pool(
 ) -> anyhow::Result<DbPool> {
     let statement_timeout_ms = statement_timeout.as_millis();
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // A checked-out connection is not pinged (`SELECT 1`, one round trip per
+    // checkout by default): it is handed out unless diesel-async saw it break.
+    // A connection the server dropped while idle fails its next query, which
+    // answers that request 503 and retires the connection.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         async move {
             let mut conn = AsyncPgConnection::establish(url).await?;

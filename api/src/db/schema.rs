@@ -254,6 +254,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    pending_applications (application_id) {
+        application_id -> Uuid,
+        account_id -> Uuid,
+        batch_id -> Uuid,
+    }
+}
+
+diesel::table! {
     cards (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -372,6 +380,7 @@ diesel::joinable!(identities -> accounts (account_id));
 diesel::joinable!(profiles -> accounts (account_id));
 diesel::joinable!(applications -> batches (batch_id));
 diesel::joinable!(applications -> accounts (account_id));
+diesel::joinable!(pending_applications -> applications (application_id));
 diesel::joinable!(cards -> accounts (account_id));
 diesel::joinable!(cards -> batches (batch_id));
 diesel::joinable!(ledger_accounts -> cards (card_id));
@@ -406,6 +415,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     aptitude_submissions,
     batches,
     applications,
+    pending_applications,
     cards,
     ledger_accounts,
     journal_entries,

@@ -115,9 +115,13 @@ pub async fn enqueue_many(
         let mut subjects = Vec::with_capacity(chunk.len());
         let mut bodies = Vec::with_capacity(chunk.len());
         let mut data = Vec::with_capacity(chunk.len());
-        for (channel, recipient, message) in chunk {
+        // Fresh ids in ascending order: the primary key then fills page by
+        // page instead of at random places (selection queues a million).
+        let mut fresh: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
+        fresh.sort_unstable();
+        for (id, (channel, recipient, message)) in fresh.into_iter().zip(chunk) {
             let rendered = message.render(*channel);
-            ids.push(Uuid::new_v4());
+            ids.push(id);
             channels.push(channel.as_str());
             recipients.push(recipient.as_str());
             templates.push(rendered.template);

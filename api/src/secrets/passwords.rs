@@ -1,13 +1,19 @@
-//! Password hashing: argon2id on a bounded pool (the policy itself is an account
-//! rule, `accounts::password`).
+//! Password hashing: argon2id on a dedicated, bounded pool (the policy itself
+//! is an account rule, `accounts::password`).
 //!
-//! Hashing costs ~20 ms of one core and 19 MiB; a login storm must queue behind a
-//! semaphore sized to the cores instead of piling unbounded work onto the
-//! blocking pool, and never run on the async executor threads.
+//! Hashing costs ~20 ms of one core and 19 MiB. A login storm must neither
+//! starve the other requests nor pile up without limit:
+//! - hashing runs on threads of its own (never the async executor or the shared
+//!   blocking pool), as many as `PASSWORD_HASH_CONCURRENCY`, at a lower CPU
+//!   priority (Linux nice 10), so a busy hasher yields the cores to the
+//!   requests that only read or write the database;
+//! - requests beyond those threads wait in a bounded queue (four per thread:
+//!   about 80 ms of work each), and beyond that are answered at once with 429
+//!   `rate_limited` and a Retry-After, instead of queueing for seconds.
 
-use std::{
-    sync::{Arc, LazyLock},
-    time::Duration,
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    mpsc, Arc, LazyLock, Mutex,
 };
 
 use argon2::{
@@ -16,14 +22,26 @@ use argon2::{
     },
     Algorithm, Argon2, Params, Version,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::{ApiError, ErrorCode};
+
+/// Requests that may wait for a hashing thread, per thread.
+const QUEUE_PER_THREAD: usize = 4;
 
 /// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password on the calling thread (for tools and benchmarks that
+/// need the application's exact hashing; servers use [`PasswordHasher`]).
+pub fn hash_blocking(password: &str) -> Result<String, ApiError> {
+    argon2()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
 }
 
 /// A hash of a password nobody has, verified when an email is unknown so that
@@ -38,19 +56,49 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .to_string()
 });
 
-/// Hashes and verifies passwords on the blocking pool, at most `concurrency` at once.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on its own threads, a bounded number at once.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
-    queue_timeout: Duration,
+    jobs: mpsc::SyncSender<Job>,
+    /// Requests admitted and not finished (hashing or queued).
+    admitted: Arc<AtomicUsize>,
+    capacity: usize,
+    threads: usize,
 }
 
 impl PasswordHasher {
-    /// `concurrency` is usually the number of cores.
+    /// `concurrency` hashing threads (usually the number of cores).
     pub fn new(concurrency: usize) -> Self {
+        let threads = concurrency.max(1);
+        let capacity = threads * (1 + QUEUE_PER_THREAD);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(capacity);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender dropped
+                        }
+                    }
+                })
+                .expect("spawning a hashing thread");
+        }
         PasswordHasher {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            queue_timeout: Duration::from_secs(10),
+            jobs,
+            admitted: Arc::new(AtomicUsize::new(0)),
+            capacity,
+            threads,
         }
     }
 
@@ -58,35 +106,36 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        // Requests beyond what the cores can hash wait here, bounded in time, and
-        // are told to come back rather than growing memory without limit.
-        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                ApiError::new(ErrorCode::ServiceUnavailable)
-                    .detail("Too many logins at once; retry shortly.")
-            })?
-            .map_err(ApiError::internal)?;
-        let result = tokio::task::spawn_blocking(move || {
+        // Admission: hashing threads plus a short queue; past that the caller
+        // is told when to come back (about the time the queue takes to drain).
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy(self.capacity.div_ceil(self.threads)));
+        }
+        struct Admitted(Arc<AtomicUsize>);
+        impl Drop for Admitted {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let admitted = Admitted(self.admitted.clone());
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(ApiError::internal)?;
-        Ok(result)
+            drop(admitted);
+            let _ = tx.send(out);
+        });
+        // Never blocks: admission keeps the queue below its capacity.
+        self.jobs
+            .try_send(job)
+            .map_err(|_| busy(self.capacity.div_ceil(self.threads)))?;
+        rx.await.map_err(ApiError::internal)
     }
 
     /// Hashes a new password (PHC string with salt and parameters).
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
         let password = password.to_owned();
-        self.run(move || {
-            argon2()
-                .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-                .map(|h| h.to_string())
-                .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
-        })
-        .await?
+        self.run(move || hash_blocking(&password)).await?
     }
 
     /// Checks a password against a stored hash; `None` verifies a dummy hash
@@ -108,6 +157,25 @@ impl PasswordHasher {
             ok && known
         })
         .await
+    }
+}
+
+/// 429 `rate_limited`: the hashing queue is full.
+fn busy(retry_after_secs: usize) -> ApiError {
+    ApiError::new(ErrorCode::RateLimited)
+        .detail("Too many logins at once; retry after the time in Retry-After.")
+        .retry_after(retry_after_secs as u64)
+}
+
+/// Gives the calling thread a lower CPU priority (Linux: per thread), so
+/// hashing takes the cores only when the request handlers leave them idle.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with PRIO_PROCESS and the calling thread's id only
+    // changes that thread's nice value; it reads and writes no memory of ours.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 

@@ -1,0 +1,116 @@
+//! `prakerja-bench`: the steps of `bench/run.sh` that need the application's
+//! own code (seeding with its encryption, its selection, its password hashing)
+//! or are easier in Rust than in shell. See bench/README.md.
+
+mod db;
+mod seed;
+mod selection;
+mod server_seed;
+mod tools;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of prakerja-api (bench/README.md)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Times selection runs on N seeded applicants (quota 10%, or everyone).
+    Selection {
+        /// Applicant counts.
+        #[arg(default_values_t = [100_000usize, 1_000_000])]
+        sizes: Vec<usize>,
+        /// Every applicant may win (the worst case for the writes).
+        #[arg(long)]
+        quota_all: bool,
+        /// Runs per size (from the second on, each checks the first's outcome).
+        #[arg(long, default_value_t = 2)]
+        runs: usize,
+    },
+    /// Creates the server loads' database: N participants with cards.
+    SeedServer {
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 100_000)]
+        participants: usize,
+        /// Directory for the login bodies and the email list.
+        #[arg(long)]
+        out: String,
+    },
+    /// Prints an access token, logging in through the API and the sandbox inbox.
+    Token {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = server_seed::PASSWORD)]
+        password: String,
+    },
+    /// Prints raw argon2id verifications per second (the application's hash).
+    Argon2 {
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Holds N idle keep-alive connections and prints the server's RSS (MiB).
+    Idle {
+        #[arg(long)]
+        addr: String,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long)]
+        pid: u32,
+    },
+    /// Prints a process's resident memory (MiB).
+    Rss {
+        #[arg(long)]
+        pid: u32,
+    },
+    /// Prints the figures of one oha JSON output as key=value words.
+    OhaSummary { file: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG")
+                .unwrap_or_else(|_| "warn,prakerja_api::batches=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    match Cli::parse().command {
+        Command::Selection {
+            sizes,
+            quota_all,
+            runs,
+        } => selection::main(&sizes, quota_all, runs).await,
+        Command::SeedServer {
+            database,
+            participants,
+            out,
+        } => server_seed::main(&database, participants, &out).await,
+        Command::Token {
+            url,
+            email,
+            password,
+        } => tools::token(&url, &email, &password).await,
+        Command::Argon2 { threads, seconds } => tools::argon2(threads, seconds),
+        Command::Idle {
+            addr,
+            connections,
+            pid,
+        } => tools::idle(&addr, connections, pid).await,
+        Command::Rss { pid } => {
+            println!("{:.1}", tools::rss_mib(pid)?);
+            Ok(())
+        }
+        Command::OhaSummary { file } => tools::oha_summary(&file),
+    }
+}

@@ -1,0 +1,94 @@
+//! The database the server loads run against: N participants, every one a
+//! beneficiary with a card (issued by the application's own selection run),
+//! all with one known password, so logins verify a real argon2id hash.
+
+use std::{io::Write, time::Instant};
+
+use chrono::Utc;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use uuid::Uuid;
+
+use crate::{db, seed, selection::sandbox_pii};
+
+/// The password of every seeded participant.
+pub const PASSWORD: &str = "bench password 1";
+
+/// `prakerja-bench seed-server`: creates (afresh) database `name` with `n`
+/// participants holding cards, and writes `out/login-bodies.jsonl` (one login
+/// body per participant, for oha -Z) and `out/emails.txt`.
+pub async fn main(name: &str, n: usize, out: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    db::drop(name).await?;
+    db::create(name, None).await?;
+    prakerja_api::db::run_migrations(&db::url_for(name)?).await?;
+    let pii = sandbox_pii()?;
+    let hash = prakerja_api::secrets::passwords::hash_blocking(PASSWORD)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db::connect(name).await?;
+    let batch = seed::closed_wave(&mut conn, n, Utc::now()).await?;
+    let accounts = seed::participants(
+        &mut conn,
+        &pii,
+        batch,
+        n,
+        seed::Population::AllEligible,
+        &hash,
+    )
+    .await?;
+    // The cards, credits and notifications come from the application's selection.
+    let admin = Uuid::new_v4();
+    diesel::sql_query(
+        "INSERT INTO accounts (id, email, password_hash, role, email_verified_at, created_at, updated_at) \
+         VALUES ($1, 'bench-admin@bench.example', 'x', 'admin', now(), now(), now())",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(admin)
+    .execute(&mut conn)
+    .await?;
+    let pmo = prakerja_api::auth::Principal {
+        account_id: admin,
+        session_id: Uuid::new_v4(),
+        role: prakerja_api::auth::Role::Admin,
+    };
+    let result = prakerja_api::batches::selection::run(
+        &mut conn,
+        &pii,
+        &prakerja_api::http::Caller::internal(),
+        &pmo,
+        batch,
+        Utc::now(),
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
+    anyhow::ensure!(
+        result.selected == n as i64,
+        "{} of {n} participants got a card",
+        result.selected
+    );
+    // A steady state: the beneficiary emails went out long ago, so the
+    // server's outbox worker has nothing to send during the loads.
+    conn.batch_execute(
+        "UPDATE notifications SET status = 'sent', sent_at = now(); VACUUM ANALYZE; CHECKPOINT",
+    )
+    .await?;
+    std::fs::create_dir_all(out)?;
+    let mut bodies =
+        std::io::BufWriter::new(std::fs::File::create(format!("{out}/login-bodies.jsonl"))?);
+    let mut emails = std::io::BufWriter::new(std::fs::File::create(format!("{out}/emails.txt"))?);
+    for account in &accounts {
+        let email = seed::email_of(*account);
+        writeln!(
+            bodies,
+            "{}",
+            serde_json::json!({ "email": email, "password": PASSWORD })
+        )?;
+        writeln!(emails, "{email}")?;
+    }
+    bodies.flush()?;
+    emails.flush()?;
+    eprintln!(
+        "seeded {name}: {n} participants with cards in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -118,7 +118,7 @@ pub async fn check(
         Ok(verdict) => verdict,
         Err(e) => {
             model::release_face_check(&mut conn, attempt).await?;
-            return Err(e.into());
+            return Err(crate::integrations::face::unavailable(e));
         }
     };
     conn.transaction::<_, ApiError, _>(async |conn| {

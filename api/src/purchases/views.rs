@@ -92,7 +92,7 @@ pub struct PurchasedCourse {
     /// The catalogue id.
     pub id: Uuid,
     pub title: String,
-    #[schema(value_type = String, example = "webinar")]
+    #[schema(example = "webinar")]
     pub delivery: Delivery,
     pub price_idr: i64,
     pub starts_at: DateTime<Utc>,
@@ -117,7 +117,7 @@ pub struct MyPurchase {
     pub id: Uuid,
     pub course: PurchasedCourse,
     /// purchased, redeemed, completed, cancelled or expired.
-    #[schema(value_type = String, example = "purchased")]
+    #[schema(example = "purchased")]
     pub status: PurchaseStatus,
     /// As sold.
     pub price_idr: i64,
@@ -180,7 +180,7 @@ pub struct PartnerPurchase {
     /// The last four digits only.
     #[schema(example = "************3217")]
     pub card_number_masked: String,
-    #[schema(value_type = String, example = "redeemed")]
+    #[schema(example = "redeemed")]
     pub status: PurchaseStatus,
     pub price_idr: i64,
     pub redeem_code: String,
@@ -232,7 +232,7 @@ impl PartnerPurchase {
 #[schema(example = json!({"reason": "schedule_conflict"}))]
 pub struct CancellationRequest {
     /// schedule_conflict, wrong_course, found_better_course, personal_reasons or other.
-    #[schema(value_type = String, example = "schedule_conflict")]
+    #[schema(example = "schedule_conflict")]
     pub reason: CancellationReason,
 }
 
@@ -274,7 +274,7 @@ pub struct RedemptionRequest {
 #[schema(example = json!({"purchase_id": "9d2c1b7a-1f43-4a8e-b1f0-5e6d7c8b9a01", "status": "redeemed"}))]
 pub struct RedemptionResult {
     pub purchase_id: Uuid,
-    #[schema(value_type = String, example = "redeemed")]
+    #[schema(example = "redeemed")]
     pub status: PurchaseStatus,
 }
 

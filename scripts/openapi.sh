@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p docs/openapi
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-cargo run --quiet --locked -p prakerja-api -- openapi >"$tmp"
+# The same build as the tests and .ci/run (one set of dependency features).
+cargo build --quiet --locked --workspace --all-targets
+"${CARGO_TARGET_DIR:-target}/debug/prakerja-api" openapi >"$tmp"
 mv "$tmp" docs/openapi/openapi.json
 chmod 644 docs/openapi/openapi.json

@@ -40,7 +40,7 @@ WORKERS=${SCHEMATHESIS_WORKERS:-1}
 started=$(date +%s)
 
 echo "schemathesis: building (dev profile; a no-op after the test step)" >&2
-cargo build --quiet --locked -p prakerja-api --bin prakerja-api
+cargo build --quiet --locked --workspace --all-targets
 bin="${CARGO_TARGET_DIR:-$repo/target}/debug/prakerja-api"
 ensure_python_tools
 

@@ -191,6 +191,78 @@ pub async fn check_all(
     })
 }
 
+/// One condition a [`reserve`] must pass: a sliding window (as [`check`]) or a
+/// lock-out (as [`lockout`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Gate<'a> {
+    /// At most `limit.max` events in any window.
+    Window(&'a str, Limit),
+    /// Locked for a window after `limit.max` events within one.
+    Lockout(&'a str, Limit),
+}
+
+/// Events counted before the outcome they count is known (a password being
+/// hashed): [`release`] them when the outcome turns out not to count.
+#[must_use = "a reservation stays counted unless released"]
+#[derive(Debug)]
+pub struct Reservation {
+    ids: Vec<i64>,
+}
+
+/// Checks every gate and, when all pass, counts one event in each, as one step
+/// under the buckets' locks: N requests racing for the last slots of a lock-out
+/// cannot all pass before any of them is counted. When a gate is full, answers
+/// its index (the first full one, in the order given) and when it frees up.
+pub async fn reserve(
+    conn: &mut AsyncPgConnection,
+    gates: &[Gate<'_>],
+    now: DateTime<Utc>,
+) -> QueryResult<Result<Reservation, (usize, Exceeded)>> {
+    let gates: Vec<(String, Limit, bool)> = gates
+        .iter()
+        .map(|g| match g {
+            Gate::Window(b, l) => ((*b).to_owned(), *l, false),
+            Gate::Lockout(b, l) => ((*b).to_owned(), *l, true),
+        })
+        .collect();
+    conn.transaction(async move |conn| {
+        let names: Vec<&str> = gates.iter().map(|(b, _, _)| b.as_str()).collect();
+        lock_all(conn, &names).await?;
+        for (index, (bucket, limit, is_lockout)) in gates.iter().enumerate() {
+            let verdict = if *is_lockout {
+                lockout(conn, bucket, *limit, now).await?
+            } else {
+                check(conn, bucket, *limit, now).await?
+            };
+            if let Err(e) = verdict {
+                return Ok(Err((index, e)));
+            }
+        }
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            let id: i64 = diesel::insert_into(rate_limit_events::table)
+                .values((
+                    rate_limit_events::bucket.eq(name),
+                    rate_limit_events::occurred_at.eq(now),
+                ))
+                .returning(rate_limit_events::id)
+                .get_result(conn)
+                .await?;
+            ids.push(id);
+        }
+        Ok(Ok(Reservation { ids }))
+    })
+    .await
+}
+
+/// Uncounts a [`reserve`]'s events (the attempt succeeded, or never ran).
+pub async fn release(conn: &mut AsyncPgConnection, reservation: Reservation) -> QueryResult<()> {
+    diesel::delete(rate_limit_events::table.filter(rate_limit_events::id.eq_any(reservation.ids)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Forgets a bucket's events (e.g. failed logins after a successful one).
 pub async fn clear(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<()> {
     diesel::delete(rate_limit_events::table.filter(rate_limit_events::bucket.eq(bucket)))

@@ -10,6 +10,7 @@ mod batches;
 mod card;
 mod contract;
 mod foundation;
+mod hardening;
 mod idempotency;
 mod ledger;
 mod otp;

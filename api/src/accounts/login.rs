@@ -18,7 +18,7 @@ use crate::{
     integrations::captcha,
     notifications::Channel,
     otp::{self, CodeMessage, Guess, Purpose, Scope, Verdict},
-    ratelimit,
+    ratelimit::{self, Gate},
 };
 
 /// The bucket of wrong passwords for an address: keyed by the address (hashed),
@@ -26,6 +26,36 @@ use crate::{
 /// nothing about which accounts exist.
 pub(super) fn failures_bucket(deps: Deps<'_>, email: &str) -> String {
     format!("login_fail:{}", deps.secrets.bucket_id("email", email))
+}
+
+/// Counts a password attempt against the address's lock-out and the caller's
+/// per-IP failures *before* the password is hashed, so parallel guesses cannot
+/// all pass the check before any is counted (API.md: "this holds for requests
+/// sent at once too"). Release the reservation when the password was right.
+/// Every path that checks a password goes through here (login, password change).
+pub(super) async fn reserve_password_attempt(
+    conn: &mut AsyncPgConnection,
+    deps: Deps<'_>,
+    failures: &str,
+    caller: &Caller,
+) -> Result<ratelimit::Reservation, ApiError> {
+    let now = deps.clock.now();
+    let ip_failures = format!("login_fail_ip:{}", caller.ip);
+    // Per minute, like every per-IP limit: thousands of phones behind one
+    // carrier-grade NAT address must not lock each other out for long.
+    let ip_limit = ratelimit::per_ip_limit(deps.settings.rate_limit_ip_per_minute);
+    let gates = [
+        Gate::Lockout(failures, LOGIN_FAILURES),
+        Gate::Window(&ip_failures, ip_limit),
+    ];
+    match ratelimit::reserve(conn, &gates, now).await? {
+        Ok(reservation) => Ok(reservation),
+        // An account that is itself locked answers this first (API.md).
+        Err((0, e)) => Err(e
+            .into_error(ErrorCode::LoginAttemptsExceeded)
+            .detail("Too many wrong passwords; wait for the time in Retry-After.")),
+        Err((_, e)) => Err(e.into()),
+    }
 }
 
 /// Login step 1: email + password (+ captcha), then a code by email. Takes the
@@ -49,37 +79,28 @@ pub async fn login(
     }
     let email = Email::parse(email).map_err(|_| ApiError::new(ErrorCode::InvalidCredentials))?;
     let failures = failures_bucket(deps, email.as_str());
-    let ip_failures = format!("login_fail_ip:{}", caller.ip);
     let mut conn = db.get().await?;
-    if let Err(e) = ratelimit::lockout(&mut conn, &failures, LOGIN_FAILURES, now).await? {
-        return Err(e
-            .into_error(ErrorCode::LoginAttemptsExceeded)
-            .detail("Too many wrong passwords; wait for the time in Retry-After."));
-    }
-    // Per minute, like every per-IP limit: thousands of phones behind one
-    // carrier-grade NAT address must not lock each other out for long.
-    ratelimit::check(
-        &mut conn,
-        &ip_failures,
-        ratelimit::per_ip_limit(per_minute),
-        now,
-    )
-    .await?
-    .map_err(ApiError::from)?;
+    let attempt = reserve_password_attempt(&mut conn, deps, &failures, caller).await?;
     let account = model::find_by_email(&mut conn, email.as_str()).await?;
     drop(conn);
-    let ok = deps
+    let verified = deps
         .passwords
         .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
-        .await?;
+        .await;
     let mut conn = db.get().await?;
-    let account = match (ok, account) {
-        (true, Some(account)) => account,
-        (_, account) => {
+    let account = match (verified, account) {
+        (Ok(true), Some(account)) => {
+            ratelimit::release(&mut conn, attempt).await?;
+            account
+        }
+        (Err(e), _) => {
+            // Not a wrong password: the attempt never ran.
+            ratelimit::release(&mut conn, attempt).await?;
+            return Err(e);
+        }
+        (Ok(_), account) => {
             let subject = account.map(|a| a.id);
             conn.transaction::<_, ApiError, _>(async |conn| {
-                ratelimit::record(conn, &failures, now).await?;
-                ratelimit::record(conn, &ip_failures, now).await?;
                 let locked = ratelimit::lockout(conn, &failures, LOGIN_FAILURES, now)
                     .await?
                     .is_err();

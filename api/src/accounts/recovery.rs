@@ -8,10 +8,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::{
     email::Email,
-    login::failures_bucket,
+    login::{failures_bucket, reserve_password_attempt},
     model::{self, Account, EndReason, TokenPurpose},
     password,
-    rules::{self, LOGIN_FAILURES, RESET_REQUESTS, RESET_TOKEN_TTL},
+    rules::{self, RESET_REQUESTS, RESET_TOKEN_TTL},
     views, Deps,
 };
 use crate::{
@@ -247,24 +247,25 @@ pub async fn change_password(
     new_password: &str,
 ) -> Result<(), ApiError> {
     let now = deps.clock.now();
-    let (account, failures) = {
+    let (account, attempt) = {
         let mut conn = db.get().await?;
         let account = model::find(&mut conn, who.account_id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::SessionEnded))?;
         let failures = failures_bucket(deps, &account.email);
-        if let Err(e) = ratelimit::lockout(&mut conn, &failures, LOGIN_FAILURES, now).await? {
-            return Err(e.into_error(ErrorCode::LoginAttemptsExceeded));
-        }
-        (account, failures)
+        let attempt = reserve_password_attempt(&mut conn, deps, &failures, caller).await?;
+        (account, attempt)
     };
-    if !deps
+    let verified = deps
         .passwords
         .verify(current, Some(&account.password_hash))
-        .await?
-    {
+        .await;
+    if !matches!(verified, Ok(false)) {
+        // Right, or never checked: either way not a wrong guess.
         let mut conn = db.get().await?;
-        ratelimit::record(&mut conn, &failures, now).await?;
+        ratelimit::release(&mut conn, attempt).await?;
+    }
+    if !verified? {
         return Err(
             ApiError::new(ErrorCode::InvalidCredentials).detail("The current password is wrong.")
         );

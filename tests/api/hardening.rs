@@ -1,0 +1,147 @@
+//! Issue 14, hardening: limits that hold under parallel requests, the client
+//! address, bounded tables, no plaintext at rest, hostile text.
+
+use serde_json::json;
+
+use crate::{
+    fixtures::{email, PASSWORD},
+    helpers::{assert_problem, TestApp},
+};
+
+/// Statuses of `n` copies of one request sent at once.
+async fn at_once(
+    app: &TestApp,
+    n: usize,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> Vec<u16> {
+    let requests = (0..n).map(|_| async {
+        let req = match method {
+            "PUT" => app.client.put(app.url(path)),
+            _ => app.client.post(app.url(path)),
+        };
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        req.json(body).send().await.unwrap().status().as_u16()
+    });
+    futures_util::future::join_all(requests).await
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_at_once_get_at_most_ten_checks_then_the_right_one_is_429() {
+    let app = TestApp::spawn().await;
+    let address = email("storm");
+    app.verified_account(&address, PASSWORD).await;
+    let body = json!({"email": address, "password": "wrong password"});
+    let statuses = at_once(&app, 30, "POST", "/v1/auth/login", None, &body).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 10,
+        "{checked} passwords were checked: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let res = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": address, "password": PASSWORD}),
+        )
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "login_attempts_exceeded").await;
+}
+
+#[tokio::test]
+async fn thirty_wrong_current_passwords_at_once_get_at_most_ten_checks() {
+    let app = TestApp::spawn().await;
+    let (address, session) = app.participant("storm-change").await;
+    let body = json!({"current_password": "wrong one!", "new_password": "es teler segar"});
+    let statuses = at_once(
+        &app,
+        30,
+        "PUT",
+        "/v1/me/password",
+        Some(&session.access),
+        &body,
+    )
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 10,
+        "{checked} passwords were checked: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let res = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": address, "password": PASSWORD}),
+        )
+        .await;
+    assert_problem(res, 429, "login_attempts_exceeded").await;
+}
+
+#[tokio::test]
+async fn a_right_password_is_not_counted_and_clears_the_wrong_ones() {
+    let app = TestApp::spawn().await;
+    let address = email("right");
+    app.verified_account(&address, PASSWORD).await;
+    let wrong = json!({"email": address, "password": "wrong password"});
+    let right = json!({"email": address, "password": PASSWORD});
+    for round in 0..2 {
+        for _ in 0..9 {
+            let res = app.post("/v1/auth/login", None, &wrong).await;
+            assert_problem(res, 401, "invalid_credentials").await;
+        }
+        let res = app.post("/v1/auth/login", None, &right).await;
+        assert_eq!(res.status(), 200, "round {round}");
+    }
+}
+
+/// Login step 1 through a trusted proxy that sends these `X-Forwarded-For` lines.
+async fn login_via_proxy(app: &TestApp, lines: &[String]) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": email("xff"), "password": PASSWORD}));
+    for line in lines {
+        req = req.header("x-forwarded-for", line);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_client_address_is_read_from_every_forwarded_line_and_hop_form() {
+    let app = TestApp::spawn_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("RATE_LIMIT_IP_PER_MINUTE", "3"),
+    ])
+    .await;
+    // The client forges the first line; the proxy appends a line of its own,
+    // with the port as some proxies write it. The forged part changes on every
+    // request, so a server that believed it would never limit this client.
+    for n in 0..3 {
+        let lines = [format!("6.6.6.{n}"), "[2001:db8::7]:443".to_owned()];
+        let res = login_via_proxy(&app, &lines).await;
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    let res = login_via_proxy(
+        &app,
+        &["6.6.6.9".to_owned(), "[2001:db8::7]:443".to_owned()],
+    )
+    .await;
+    assert_problem(res, 429, "rate_limited").await;
+    // Another client behind the same proxy keeps its own budget.
+    let res = login_via_proxy(&app, &["198.51.100.7:5678".to_owned()]).await;
+    assert_problem(res, 401, "invalid_credentials").await;
+}

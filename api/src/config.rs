@@ -83,6 +83,13 @@ pub struct Settings {
     pub registry: Option<Endpoint>,
     /// Face liveness and matching; simulated in sandbox when unset.
     pub face: Option<Endpoint>,
+    /// Payout provider (banks and e-wallets); simulated in sandbox when unset.
+    pub payout: Option<Endpoint>,
+    /// Key of the payout provider's callback signatures (`PAYOUT_WEBHOOK_SECRET`).
+    pub payout_webhook_secret: SecretString,
+    /// An attempt still `processing` this long after its last send is asked
+    /// about by `reconcile_disbursements` (`RECONCILE_AFTER_SECONDS`, default 1 h).
+    pub reconcile_after: Duration,
     /// Keys that encrypt personal data at rest and key its blind indexes.
     pub pii_keys: PiiKeys,
     pub captcha: Option<CaptchaSettings>,
@@ -90,6 +97,9 @@ pub struct Settings {
     pub job_interval_purge_expired_records: Duration,
     pub job_interval_deactivate_expired_cards: Duration,
     pub job_interval_expire_purchases: Duration,
+    pub job_interval_schedule_incentives: Duration,
+    pub job_interval_disburse_incentives: Duration,
+    pub job_interval_reconcile_disbursements: Duration,
     /// Public base URL of the web front end, used in verification and reset links.
     pub web_base_url: url::Url,
     /// Tests only (refused in production): the route named here fails right
@@ -189,6 +199,24 @@ impl Source<'_> {
             ));
         }
         Ok(SecretString::from(value.to_owned()))
+    }
+
+    /// `PAYOUT_WEBHOOK_SECRET`: production needs its own of at least 32
+    /// characters; sandbox takes any (an integrator's test secret) or a default.
+    fn webhook_secret(&self, env: AppEnv) -> Result<SecretString, ConfigError> {
+        const NAME: &str = "PAYOUT_WEBHOOK_SECRET";
+        match (self.raw(NAME), env) {
+            (Some(v), AppEnv::Sandbox) => Ok(SecretString::from(v.to_owned())),
+            (None, AppEnv::Sandbox) => Ok(SecretString::from(SANDBOX_PAYOUT_WEBHOOK_SECRET)),
+            (None, AppEnv::Production) => Err(problem(NAME, "must be set in production")),
+            (Some(v), AppEnv::Production) if v.len() < 32 || v == SANDBOX_PAYOUT_WEBHOOK_SECRET => {
+                Err(problem(
+                    NAME,
+                    "must be at least 32 characters, not the sandbox default",
+                ))
+            }
+            (Some(v), AppEnv::Production) => Ok(SecretString::from(v.to_owned())),
+        }
     }
 
     /// An outside service: URL plus token, both or neither.
@@ -356,6 +384,9 @@ impl Settings {
             notify: src.endpoint("NOTIFY_URL", "NOTIFY_TOKEN", app_env)?,
             registry: src.endpoint("REGISTRY_URL", "REGISTRY_TOKEN", app_env)?,
             face: src.endpoint("FACE_URL", "FACE_TOKEN", app_env)?,
+            payout: src.endpoint("PAYOUT_URL", "PAYOUT_TOKEN", app_env)?,
+            payout_webhook_secret: src.webhook_secret(app_env)?,
+            reconcile_after: src.seconds("RECONCILE_AFTER_SECONDS", 3600)?,
             pii_keys,
             captcha,
             job_interval_deliver_notifications: src
@@ -366,6 +397,12 @@ impl Settings {
                 .seconds("JOB_INTERVAL_DEACTIVATE_EXPIRED_CARDS_SECONDS", 300)?,
             job_interval_expire_purchases: src
                 .seconds("JOB_INTERVAL_EXPIRE_PURCHASES_SECONDS", 60)?,
+            job_interval_schedule_incentives: src
+                .seconds("JOB_INTERVAL_SCHEDULE_INCENTIVES_SECONDS", 300)?,
+            job_interval_disburse_incentives: src
+                .seconds("JOB_INTERVAL_DISBURSE_INCENTIVES_SECONDS", 30)?,
+            job_interval_reconcile_disbursements: src
+                .seconds("JOB_INTERVAL_RECONCILE_DISBURSEMENTS_SECONDS", 600)?,
             web_base_url: src.url("WEB_BASE_URL")?.unwrap_or_else(|| {
                 url::Url::parse("https://www.prakerja.go.id").expect("static URL")
             }),
@@ -396,6 +433,9 @@ impl Settings {
 /// Sandbox-only defaults; production refuses them (see [`Source::key`]).
 const SANDBOX_JWT_KEY: &str = "sandbox-only-jwt-signing-key-change-me-0001";
 const SANDBOX_TOKEN_HASH_KEY: &str = "sandbox-only-token-hash-key-change-me-0001";
+/// The sandbox's payout-callback key (documented in `.env.example`, so sandbox
+/// integrators can sign simulated callbacks).
+pub const SANDBOX_PAYOUT_WEBHOOK_SECRET: &str = "sandbox-only-payout-webhook-secret-0001";
 
 #[cfg(test)]
 mod tests {
@@ -448,6 +488,9 @@ mod tests {
             ("REGISTRY_TOKEN", "t".into()),
             ("FACE_URL", "https://face.example".into()),
             ("FACE_TOKEN", "t".into()),
+            ("PAYOUT_URL", "https://payout.example".into()),
+            ("PAYOUT_TOKEN", "t".into()),
+            ("PAYOUT_WEBHOOK_SECRET", "w".repeat(40)),
         ]
     }
 
@@ -470,6 +513,8 @@ mod tests {
             "NOTIFY_URL",
             "REGISTRY_URL",
             "FACE_URL",
+            "PAYOUT_URL",
+            "PAYOUT_WEBHOOK_SECRET",
         ] {
             let pairs: Vec<(&str, &str)> = all
                 .iter()

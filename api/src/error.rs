@@ -132,6 +132,15 @@ error_codes! {
     AlreadyCompleted => (409, "already_completed", "The training is already completed"),
     TrainingNotCompleted => (409, "training_not_completed", "The training is not completed yet"),
     ReviewExists => (409, "review_exists", "The training is already reviewed"),
+    // Incentives and surveys (API.md)
+    ReauthenticationRequired => (403, "reauthentication_required", "Log in again to change the payout account"),
+    PayoutAccountNameMismatch => (422, "payout_account_name_mismatch", "The account holder is not the participant"),
+    PayoutAccountInvalid => (422, "payout_account_invalid", "The provider does not know this account"),
+    PayoutProviderUnavailable => (503, "payout_provider_unavailable", "The payout provider is unavailable"),
+    PayoutInProgress => (409, "payout_in_progress", "A payment to this account is processing"),
+    SurveyLocked => (409, "survey_locked", "The survey is not open yet"),
+    SurveyCompleted => (409, "survey_completed", "The survey was already answered"),
+    InvalidSignature => (401, "invalid_signature", "The signature is invalid"),
 }
 
 impl fmt::Display for ErrorCode {

@@ -16,7 +16,10 @@ use crate::{
     config::Settings,
     crypto::{BlindIndex, PiiCipher},
     db::{self, DbPool},
-    integrations::{self, face::FaceAdapter, notify::NotifyAdapter, registry::RegistryAdapter},
+    integrations::{
+        self, face::FaceAdapter, notify::NotifyAdapter, payout::PayoutAdapter,
+        registry::RegistryAdapter,
+    },
     secrets::{passwords::PasswordHasher, SecretHasher},
 };
 
@@ -42,6 +45,8 @@ pub struct AppState {
     pub registry: RegistryAdapter,
     /// Face service adapter.
     pub face: FaceAdapter,
+    /// Payout provider adapter.
+    pub payout: PayoutAdapter,
 }
 
 impl AppState {
@@ -83,8 +88,16 @@ impl AppState {
             },
             None => FaceAdapter::Sandbox,
         };
+        let payout = match &settings.payout {
+            Some(endpoint) => PayoutAdapter::Http {
+                client: http.clone(),
+                endpoint: endpoint.clone(),
+            },
+            None => PayoutAdapter::Sandbox,
+        };
         Ok(AppState {
             db: pool,
+            payout,
             pii: settings.pii_keys.cipher(),
             blind: settings.pii_keys.blind_index(),
             registry,

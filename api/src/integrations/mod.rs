@@ -6,6 +6,7 @@
 pub mod captcha;
 pub mod face;
 pub mod notify;
+pub mod payout;
 pub mod provider;
 pub mod registry;
 mod retry;

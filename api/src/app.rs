@@ -25,7 +25,7 @@ use crate::{
     contract,
     error::{ErrorCode, FieldError, Problem},
     http::{authenticate::authenticate, fallback, request_context::request_context},
-    purchases, registration, sandbox, service,
+    incentives, purchases, registration, sandbox, service,
     state::AppState,
 };
 
@@ -55,6 +55,7 @@ answers 404 there."
         (name = "batches", description = "Waves (gelombang): list, join, applications"),
         (name = "card", description = "The Kartu Prakerja number, balance and transaction history"),
         (name = "purchases", description = "The participant's purchases: cancellation, face checks, review"),
+        (name = "incentives", description = "Payout account, incentives, evaluation surveys, the payout provider's callbacks"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -131,7 +132,15 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(purchases::routes::list_mine)
         .service(purchases::routes::get_mine)
         .service(purchases::routes::cancel)
-        .service(purchases::routes::check_face);
+        .service(purchases::routes::check_face)
+        .service(incentives::routes::link_payout_account)
+        .service(incentives::routes::get_payout_account)
+        .service(incentives::routes::unlink_payout_account)
+        .service(incentives::routes::list_my_incentives)
+        .service(incentives::routes::list_my_surveys)
+        .service(incentives::routes::respond_to_survey)
+        .service(incentives::routes::get_account_incentives)
+        .service(incentives::routes::disbursement_callback);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -160,7 +169,7 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 8] = [
+const OPERATIONS: [&[contract::Operation]; 9] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
@@ -168,6 +177,7 @@ const OPERATIONS: [&[contract::Operation]; 8] = [
     batches::routes::OPERATIONS,
     card::routes::OPERATIONS,
     purchases::routes::OPERATIONS,
+    incentives::routes::OPERATIONS,
     sandbox::routes::OPERATIONS,
 ];
 

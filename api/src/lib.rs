@@ -23,6 +23,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod identity;
+pub mod incentives;
 pub mod integrations;
 pub mod jobs;
 pub mod notifications;

@@ -12,6 +12,7 @@ mod contract;
 mod foundation;
 mod hardening;
 mod idempotency;
+mod incentives;
 mod ledger;
 mod otp;
 mod outbox;

@@ -14,6 +14,8 @@ use prakerja_api::{
     },
     idempotency::KeyState,
     identity::Gender,
+    incentives::rules::{AttemptStatus, IncentiveKind, IncentiveStatus},
+    integrations::payout::PayoutProvider,
     notifications::{outbox::NotificationStatus, Channel},
     otp::{ChallengeState, Purpose},
     purchases::{
@@ -98,6 +100,10 @@ async fn vocabularies_match_the_check_constraints() {
         ),
         ("face_checks", "source", words!(FaceCheckSource)),
         ("face_checks", "outcome", words!(FaceOutcome)),
+        ("payout_accounts", "provider", words!(PayoutProvider)),
+        ("incentives", "kind", words!(IncentiveKind)),
+        ("incentives", "status", words!(IncentiveStatus)),
+        ("payout_attempts", "status", words!(AttemptStatus)),
     ];
     for (table, column, rust) in columns {
         let in_db: Vec<BTreeSet<String>> = checks

@@ -3,9 +3,7 @@
 //! with no payout account linked; the rule is checked again when the code comes
 //! back, since the situation may have changed meanwhile.
 
-use diesel::QueryResult;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use super::{
     model,
@@ -23,12 +21,6 @@ use crate::{
     otp::{self, CodeMessage, Guess, Purpose, Scope, Verdict},
 };
 
-/// Whether a payout account is linked. Payout accounts arrive with incentives;
-/// until then none can be linked.
-async fn payout_account_linked(_conn: &mut AsyncPgConnection, _account: Uuid) -> QueryResult<bool> {
-    Ok(false)
-}
-
 /// The rule of DOMAIN.md §1 for this account, read fresh.
 async fn change_allowed(
     conn: &mut AsyncPgConnection,
@@ -37,7 +29,7 @@ async fn change_allowed(
 ) -> Result<Result<(), rules::PhoneChangeRefused>, ApiError> {
     let today = deps.clock.today_jakarta();
     let beneficiary = card::service::beneficiary_in_year_of(conn, account.id, today).await?;
-    let payout_linked = payout_account_linked(conn, account.id).await?;
+    let payout_linked = crate::incentives::payout::is_linked(conn, account.id).await?;
     Ok(rules::phone_change_allowed(
         account.has_verified_phone(),
         beneficiary,

@@ -41,6 +41,9 @@ text_enum! {
         BatchCreated => "batch_created",
         BatchUpdated => "batch_updated",
         SelectionRun => "selection_run",
+        /// A payout account was linked or replaced (`reason`: provider and masked number).
+        PayoutAccountLinked => "payout_account_linked",
+        PayoutAccountUnlinked => "payout_account_unlinked",
     }
 }
 

@@ -372,6 +372,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payout_accounts (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        provider -> Text,
+        account_number_ciphertext -> Bytea,
+        holder_name_ciphertext -> Bytea,
+        masked_account -> Text,
+        linked_at -> Timestamptz,
+        unlinked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    surveys (id) {
+        id -> Text,
+        position -> Int4,
+        title -> Text,
+        opens_after_months -> Int4,
+        questions -> Jsonb,
+    }
+}
+
+diesel::table! {
+    incentive_schedules (account_id) {
+        account_id -> Uuid,
+        card_id -> Uuid,
+        purchase_id -> Uuid,
+        finished_on -> Date,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    incentives (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        card_id -> Uuid,
+        kind -> Text,
+        installment -> Int4,
+        amount_idr -> Int8,
+        due_on -> Date,
+        status -> Text,
+        survey_id -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        paid_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_attempts (id) {
+        id -> Uuid,
+        incentive_id -> Uuid,
+        payout_account_id -> Uuid,
+        amount_idr -> Int8,
+        status -> Text,
+        provider_id -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        sends -> Int4,
+        next_send_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        settled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payout_callbacks (event_id) {
+        event_id -> Text,
+        reference -> Text,
+        status -> Text,
+        failure_reason -> Nullable<Text>,
+        effect -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    survey_responses (account_id, survey_id) {
+        account_id -> Uuid,
+        survey_id -> Text,
+        answers -> Jsonb,
+        submitted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
@@ -393,6 +483,14 @@ diesel::joinable!(purchases -> partners (partner_id));
 diesel::joinable!(platform_bindings -> cards (card_id));
 diesel::joinable!(platform_bindings -> partners (partner_id));
 diesel::joinable!(face_checks -> purchases (purchase_id));
+diesel::joinable!(payout_accounts -> accounts (account_id));
+diesel::joinable!(incentive_schedules -> accounts (account_id));
+diesel::joinable!(incentives -> accounts (account_id));
+diesel::joinable!(incentives -> cards (card_id));
+diesel::joinable!(incentives -> surveys (survey_id));
+diesel::joinable!(payout_attempts -> incentives (incentive_id));
+diesel::joinable!(payout_attempts -> payout_accounts (payout_account_id));
+diesel::joinable!(survey_responses -> surveys (survey_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -424,4 +522,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     purchases,
     platform_bindings,
     face_checks,
+    payout_accounts,
+    surveys,
+    incentive_schedules,
+    incentives,
+    payout_attempts,
+    payout_callbacks,
+    survey_responses,
 );

@@ -20,6 +20,12 @@ pub enum Job {
     DeactivateExpiredCards,
     /// Expires webinar and offline purchases not redeemed in their window.
     ExpirePurchases,
+    /// Schedules the incentive of every finished first training without one.
+    ScheduleIncentives,
+    /// Pays due incentives (attempts, sends, retries with backoff).
+    DisburseIncentives,
+    /// Settles attempts whose callback never came, from the provider's status.
+    ReconcileDisbursements,
 }
 
 impl Job {
@@ -29,6 +35,9 @@ impl Job {
         Job::PurgeExpiredRecords,
         Job::DeactivateExpiredCards,
         Job::ExpirePurchases,
+        Job::ScheduleIncentives,
+        Job::DisburseIncentives,
+        Job::ReconcileDisbursements,
     ];
 
     /// The job's name in URLs and logs.
@@ -38,6 +47,9 @@ impl Job {
             Job::PurgeExpiredRecords => "purge_expired_records",
             Job::DeactivateExpiredCards => "deactivate_expired_cards",
             Job::ExpirePurchases => "expire_purchases",
+            Job::ScheduleIncentives => "schedule_incentives",
+            Job::DisburseIncentives => "disburse_incentives",
+            Job::ReconcileDisbursements => "reconcile_disbursements",
         }
     }
 
@@ -52,6 +64,9 @@ impl Job {
             Job::PurgeExpiredRecords => state.settings.job_interval_purge_expired_records,
             Job::DeactivateExpiredCards => state.settings.job_interval_deactivate_expired_cards,
             Job::ExpirePurchases => state.settings.job_interval_expire_purchases,
+            Job::ScheduleIncentives => state.settings.job_interval_schedule_incentives,
+            Job::DisburseIncentives => state.settings.job_interval_disburse_incentives,
+            Job::ReconcileDisbursements => state.settings.job_interval_reconcile_disbursements,
         }
     }
 
@@ -97,6 +112,36 @@ impl Job {
                 let report =
                     crate::purchases::redemption::expire_purchases(&mut conn, state.clock.now())
                         .await?;
+                Ok(serde_json::to_value(report)?)
+            }
+            Job::ScheduleIncentives => {
+                let report =
+                    crate::incentives::schedule::schedule_due(&mut conn, state.clock.now()).await?;
+                Ok(serde_json::to_value(report)?)
+            }
+            Job::DisburseIncentives => {
+                let deps = crate::incentives::disburse::PayoutDeps {
+                    payout: &state.payout,
+                    pii: &state.pii,
+                };
+                let report = crate::incentives::disburse::disburse_due(
+                    &mut conn,
+                    deps,
+                    state.clock.now(),
+                    state.clock.today_jakarta(),
+                )
+                .await?;
+                Ok(serde_json::to_value(report)?)
+            }
+            Job::ReconcileDisbursements => {
+                let stale_after = chrono::TimeDelta::from_std(state.settings.reconcile_after)?;
+                let report = crate::incentives::disburse::reconcile(
+                    &mut conn,
+                    &state.payout,
+                    state.clock.now(),
+                    stale_after,
+                )
+                .await?;
                 Ok(serde_json::to_value(report)?)
             }
         }

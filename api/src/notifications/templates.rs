@@ -42,6 +42,14 @@ pub enum Message {
     },
     /// A purchase was cancelled and its price returned to the card.
     PurchaseCancelled { refund_idr: i64 },
+    /// An incentive reached the participant's payout account.
+    IncentivePaid { amount_idr: i64 },
+    /// The payout account was linked or replaced (an account takeover must
+    /// not redirect money unnoticed).
+    PayoutAccountChanged {
+        provider: String,
+        masked_account: String,
+    },
 }
 
 /// A rendered message, ready for the outbox.
@@ -65,6 +73,8 @@ impl Message {
             Message::CardDeactivated => "card_deactivated",
             Message::PurchaseConfirmed { .. } => "purchase_confirmed",
             Message::PurchaseCancelled { .. } => "purchase_cancelled",
+            Message::IncentivePaid { .. } => "incentive_paid",
+            Message::PayoutAccountChanged { .. } => "payout_account_changed",
         }
     }
 
@@ -96,6 +106,11 @@ impl Message {
                 course_title,
             } => json!({ "redeem_code": redeem_code, "course_title": course_title }),
             Message::PurchaseCancelled { refund_idr } => json!({ "refund_idr": refund_idr }),
+            Message::IncentivePaid { amount_idr } => json!({ "amount_idr": amount_idr }),
+            Message::PayoutAccountChanged {
+                provider,
+                masked_account,
+            } => json!({ "provider": provider, "masked_account": masked_account }),
         }
     }
 
@@ -170,6 +185,23 @@ impl Message {
                     rupiah(*refund_idr)
                 ),
             ),
+            Message::IncentivePaid { amount_idr } => (
+                "Insentif Prakerja Telah Dibayarkan",
+                format!(
+                    "Insentif Kartu Prakerja sebesar {} telah dikirim ke rekening atau e-wallet kamu. Rinciannya ada di menu Insentif.",
+                    rupiah(*amount_idr)
+                ),
+            ),
+            Message::PayoutAccountChanged {
+                provider,
+                masked_account,
+            } => (
+                "Rekening Penerima Insentif Diubah",
+                format!(
+                    "Rekening penerima insentif Prakerja kamu diubah menjadi {} {masked_account}. Jika kamu tidak melakukannya, segera ganti kata sandi dan hubungi Prakerja melalui formulir pengaduan.",
+                    provider.to_uppercase()
+                ),
+            ),
         };
         Rendered {
             template: self.template(),
@@ -234,6 +266,13 @@ mod tests {
             },
             Message::PurchaseCancelled {
                 refund_idr: 750_000,
+            },
+            Message::IncentivePaid {
+                amount_idr: 600_000,
+            },
+            Message::PayoutAccountChanged {
+                provider: "gopay".into(),
+                masked_account: "********7890".into(),
             },
         ];
         let mut out = String::new();

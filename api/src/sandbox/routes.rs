@@ -156,8 +156,8 @@ pub struct JobRun {
 /// Run a background job now
 ///
 /// Runs a background job now. Names: `deliver_notifications`,
-/// `purge_expired_records`, `deactivate_expired_cards`, `expire_purchases` (and, as their issues land,
-/// `schedule_incentives`, `disburse_incentives`). An unknown name answers 404.
+/// `purge_expired_records`, `deactivate_expired_cards`, `expire_purchases`, `schedule_incentives`,
+/// `disburse_incentives`, `reconcile_disbursements`. An unknown name answers 404.
 #[utoipa::path(
     tag = "sandbox",
     params(("name" = String, Path, description = "Job name", example = "deliver_notifications")),

@@ -24,7 +24,9 @@ use crate::{
     config::Settings,
     contract,
     error::{ErrorCode, FieldError, Problem},
-    http::{authenticate::authenticate, fallback, request_context::request_context},
+    http::{
+        authenticate::authenticate, fallback, ip_limit::ip_limit, request_context::request_context,
+    },
     incentives, purchases, registration, sandbox, service,
     state::AppState,
 };
@@ -40,7 +42,10 @@ Conventions: JSON, snake_case; timestamps RFC 3339; calendar dates `YYYY-MM-DD` 
 integer rupiah in fields ending `_idr`. Errors are `application/problem+json` with a stable `code`; clients \
 decide by `code`, not status. Lists take `limit` (1-100, default 20) and `cursor` and answer \
 `{data, next_cursor}`. Every response carries `X-Request-Id`. Unknown JSON fields are refused (400). \
-Rate-limited answers are 429 with `Retry-After` (seconds).\n\n\
+Rate-limited answers are 429 with `Retry-After` (seconds). Every route except `/health` and `/ready` \
+has a per-IP limit of `RATE_LIMIT_IP_PER_MINUTE` requests a minute (300 by default) per client address \
+and route pattern (a fixed one-minute window); the client address comes from `X-Forwarded-For` only \
+behind a proxy listed in `TRUSTED_PROXIES`.\n\n\
 Sandbox (APP_ENV=sandbox): `/v1/sandbox/*` routes move the service clock, run jobs and show the messages the \
 server would send; the population registry, face service and payout provider are simulated. Production \
 answers 404 there."
@@ -224,6 +229,7 @@ pub fn build(
         .default_service(web::to(fallback::not_matched))
         .wrap(from_fn(contract::guard))
         .wrap(from_fn(authenticate))
+        .wrap(from_fn(ip_limit))
         .wrap(cors)
         .wrap(from_fn(request_context))
 }

@@ -6,12 +6,12 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use diesel::{dsl::count_star, prelude::*, sql_types::Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::{
-    db::schema::rate_limit_events,
+    db::schema::{rate_limit_events, request_counts},
     error::{ApiError, ErrorCode},
 };
 
@@ -334,6 +334,36 @@ pub fn per_ip_limit(per_minute: u32) -> Limit {
         max: i64::from(per_minute),
         window: TimeDelta::minutes(1),
     }
+}
+
+/// Counts one request in `bucket`'s current minute (a fixed window, one upsert;
+/// see the `request_counts` migration) and refuses it once the minute holds
+/// `per_minute`: the per-IP limit every route shares the shape of.
+pub async fn count_request(
+    conn: &mut AsyncPgConnection,
+    bucket: &str,
+    per_minute: u32,
+    now: DateTime<Utc>,
+) -> QueryResult<Result<(), Exceeded>> {
+    let window_start = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+    let hits: i32 = diesel::insert_into(request_counts::table)
+        .values((
+            request_counts::bucket.eq(bucket),
+            request_counts::window_start.eq(window_start),
+            request_counts::hits.eq(1),
+        ))
+        .on_conflict((request_counts::bucket, request_counts::window_start))
+        .do_update()
+        .set(request_counts::hits.eq(request_counts::hits + 1))
+        .returning(request_counts::hits)
+        .get_result(conn)
+        .await?;
+    if i64::from(hits) <= i64::from(per_minute) {
+        return Ok(Ok(()));
+    }
+    Ok(Err(Exceeded {
+        retry_after_secs: retry_after(window_start + TimeDelta::minutes(1), now),
+    }))
 }
 
 /// Deletes events older than `before`; returns how many.

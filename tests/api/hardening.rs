@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::{
-    fixtures::{email, PASSWORD},
+    fixtures::{email, kk, nik, png, PASSWORD},
     helpers::{assert_problem, TestApp},
 };
 
@@ -144,4 +144,136 @@ async fn the_client_address_is_read_from_every_forwarded_line_and_hop_form() {
     // Another client behind the same proxy keeps its own budget.
     let res = login_via_proxy(&app, &["198.51.100.7:5678".to_owned()]).await;
     assert_problem(res, 401, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn every_route_has_a_per_ip_limit_per_route_with_retry_after() {
+    let app = TestApp::spawn_with(&[("RATE_LIMIT_IP_PER_MINUTE", "3")]).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/v1/batches", None).await.status(), 200);
+    }
+    let res = app.get("/v1/batches", None).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_problem(res, 429, "rate_limited").await;
+    // Token refresh was not limited at all; now it is, with its own budget.
+    let body = json!({"refresh_token": "not a token"});
+    for _ in 0..3 {
+        let res = app.post("/v1/auth/refresh", None, &body).await;
+        assert_problem(res, 401, "refresh_token_invalid").await;
+    }
+    let res = app.post("/v1/auth/refresh", None, &body).await;
+    assert_problem(res, 429, "rate_limited").await;
+    // Ids in the path do not multiply the budget: the route's pattern counts.
+    for _ in 0..3 {
+        let path = format!("/v1/batches/{}/applications", uuid::Uuid::new_v4());
+        let res = app.post(&path, None, &json!({})).await;
+        assert_problem(res, 401, "unauthenticated").await;
+    }
+    let path = format!("/v1/batches/{}/applications", uuid::Uuid::new_v4());
+    assert_problem(app.post(&path, None, &json!({})).await, 429, "rate_limited").await;
+    // Unrouted paths share one budget, so scanning is limited too.
+    for n in 0..3 {
+        assert_eq!(app.get(&format!("/v1/scan-{n}"), None).await.status(), 404);
+    }
+    assert_problem(app.get("/v1/scan-9", None).await, 429, "rate_limited").await;
+    // Orchestrator probes are never refused.
+    for _ in 0..5 {
+        assert_eq!(app.get("/health", None).await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn failed_identity_attempts_are_capped_at_twenty_a_day_even_when_sent_at_once() {
+    let app = TestApp::spawn().await;
+    let (_, session) = app.participant("probe").await;
+    let dob = chrono::NaiveDate::from_ymd_opt(1995, 4, 17).unwrap();
+    let wrong = json!({"nik": nik(dob, false, 1), "kk_number": "3174050101000010", "date_of_birth": "1995-04-17"});
+    let statuses = at_once(
+        &app,
+        30,
+        "PUT",
+        "/v1/me/identity",
+        Some(&session.access),
+        &wrong,
+    )
+    .await;
+    let failed = statuses.iter().filter(|s| **s == 422).count();
+    assert_eq!(failed, 20, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        10,
+        "{statuses:?}"
+    );
+    // The 21st attempt is refused even when it would match.
+    let right =
+        json!({"nik": nik(dob, false, 1), "kk_number": kk(1), "date_of_birth": "1995-04-17"});
+    let res = app
+        .put("/v1/me/identity", Some(&session.access), &right)
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "rate_limited").await;
+    app.set_clock(
+        chrono::Utc::now() + chrono::TimeDelta::hours(24) + chrono::TimeDelta::minutes(1),
+    )
+    .await;
+    let res = app
+        .put("/v1/me/identity", Some(&session.access), &right)
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+}
+
+#[tokio::test]
+async fn face_enrollment_calls_have_a_daily_quota_per_account() {
+    let app = TestApp::spawn().await;
+    let (_, session) = app.participant("face-quota").await;
+    for _ in 0..20 {
+        let res = app
+            .send_bytes(
+                reqwest::Method::POST,
+                "/v1/me/face-enrollment",
+                &session.access,
+                "image/png",
+                png(50),
+            )
+            .await;
+        assert_problem(res, 422, "face_liveness_failed").await;
+    }
+    let res = app
+        .send_bytes(
+            reqwest::Method::POST,
+            "/v1/me/face-enrollment",
+            &session.access,
+            "image/png",
+            png(500),
+        )
+        .await;
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn one_number_gets_at_most_thirty_sms_an_hour_whichever_accounts_ask() {
+    let app = TestApp::spawn().await;
+    let body = json!({"phone": "+6281299990000"});
+    let mut sent = 0;
+    for n in 0..4 {
+        let (_, session) = app.participant(&format!("spam{n}")).await;
+        // Each account may ask for 10 codes in 2 hours (its own OTP budget).
+        for _ in 0..10 {
+            let res = app.put("/v1/me/phone", Some(&session.access), &body).await;
+            if res.status() == 202 {
+                sent += 1;
+                continue;
+            }
+            assert!(res.headers().get("retry-after").is_some());
+            assert_problem(res, 429, "rate_limited").await;
+        }
+    }
+    assert_eq!(sent, 30);
+    assert_eq!(app.inbox("+6281299990000").await.len(), 30);
 }

@@ -170,7 +170,14 @@ pub async fn request_password_reset(
                 link: reset_link.clone(),
                 masked_email: Some(mask_email(&account.email)),
             };
-            notifications::enqueue(conn, now, Channel::Sms, &phone, &sms).await?;
+            // Over the number's SMS cap the email still goes; the answer stays
+            // 202 so it says nothing about the account.
+            if notifications::quota::take_sms_slot(conn, deps.secrets, &phone, now)
+                .await?
+                .is_ok()
+            {
+                notifications::enqueue(conn, now, Channel::Sms, &phone, &sms).await?;
+            }
         }
         audit::record(
             conn,

@@ -418,6 +418,10 @@ pub async fn change_password(
 /// Starts verifying a mobile number: a 6-digit code by SMS to it. A verified
 /// number may be replaced only by a beneficiary of the current year with no
 /// payout account linked.
+///
+/// Codes count against the account's budget (10 in any 2 hours, then 429
+/// `otp_resend_limit`), and one number receives at most 30 SMS in any hour whichever
+/// accounts ask (then 429 `rate_limited` with Retry-After).
 #[utoipa::path(
     tag = "accounts",
     security(("bearer" = [])),

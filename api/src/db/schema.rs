@@ -18,6 +18,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_counts (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     idempotency_keys (caller, route, key) {
         caller -> Text,
         route -> Text,
@@ -495,6 +503,7 @@ diesel::joinable!(survey_responses -> surveys (survey_id));
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
     rate_limit_events,
+    request_counts,
     idempotency_keys,
     notifications,
     accounts,

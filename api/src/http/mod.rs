@@ -7,6 +7,7 @@ pub mod caller;
 pub mod client_ip;
 pub mod fallback;
 pub mod image;
+pub mod ip_limit;
 pub mod json;
 pub mod query;
 pub mod request_context;

@@ -4,6 +4,7 @@
 
 pub mod channel;
 pub mod outbox;
+pub mod quota;
 pub mod templates;
 
 pub use channel::Channel;

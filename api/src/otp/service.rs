@@ -194,6 +194,22 @@ fn code_matches(secrets: &SecretHasher, c: &Challenge, code: &str) -> bool {
         )
 }
 
+/// The destination number's SMS cap (`notifications::quota`): 429
+/// `rate_limited`, and the caller's transaction rolls back the spent budget.
+async fn sms_slot(
+    conn: &mut AsyncPgConnection,
+    secrets: &SecretHasher,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    notifications::quota::take_sms_slot(conn, secrets, number, now)
+        .await?
+        .map_err(|e| {
+            ApiError::from(e)
+                .detail("Too many messages to this number; wait for the time in Retry-After.")
+        })
+}
+
 /// Issues a code: checks and spends the purpose's send budget, supersedes the
 /// open challenge of the same scope, stores the new one, queues the message to
 /// every delivery, and answers what the flow shows. One transaction (a
@@ -246,6 +262,9 @@ pub async fn issue(
         .await?;
         let message = request.message.with_code(code);
         for &(channel, recipient) in request.deliveries {
+            if channel == Channel::Sms {
+                sms_slot(conn, secrets, recipient, now).await?;
+            }
             notifications::enqueue(conn, now, channel, recipient, &message).await?;
         }
         Ok(IssuedCode::of(&challenge, channel))
@@ -308,6 +327,9 @@ pub async fn resend(
         let updated = model::replace_code(conn, challenge_id, &hash, now + policy.ttl)
             .await?
             .ok_or_else(|| unknown(&policy))?;
+        if policy.channel == Channel::Sms {
+            sms_slot(conn, secrets, &updated.destination, now).await?;
+        }
         notifications::enqueue(
             conn,
             now,

@@ -73,7 +73,8 @@ fn deps(state: &AppState) -> Deps<'_> {
 /// caller without the KK and date of birth; recover such a NIK through a help report. A
 /// registry outage (503 `registry_unavailable`) stores nothing: retry later. Failed
 /// attempts (`nik_invalid`, `identity_mismatch`, `nik_registered`) are capped at 20 per
-/// account in any 24 hours (then 429 `rate_limited`).
+/// account in any 24 hours (then 429 `rate_limited`, with Retry-After, even for a
+/// matching attempt), and registry look-ups at 30 per account in any 24 hours.
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
@@ -146,6 +147,9 @@ pub async fn put_ktp_photo(
 /// Face scan with liveness: the raw JPEG or PNG selfie (at most 1 MiB). The face
 /// service's reference is kept for the face checks before training. Frozen once
 /// the participant has joined a wave.
+///
+/// Each call reaches the face service: at most 20 enrollment calls per account in any
+/// 24 hours (then 429 `rate_limited` with Retry-After).
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),

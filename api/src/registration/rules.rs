@@ -2,9 +2,30 @@
 //! plain functions and enums. [`eligibility`] is the one place the rules live:
 //! joining a wave, selection and purchase-day checks all call it.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeDelta};
 
-use crate::db::text_enum;
+use crate::{db::text_enum, ratelimit::Limit};
+
+/// API.md: failed identity attempts (`nik_invalid`, `identity_mismatch`,
+/// `nik_registered`) per account in any 24 hours; the next answers 429, so
+/// nobody can probe NIK/KK/date-of-birth combinations or squat a NIK by trial.
+pub const IDENTITY_FAILURES: Limit = Limit {
+    max: 20,
+    window: TimeDelta::hours(24),
+};
+/// Population-registry look-ups per account in any 24 hours: every failure the
+/// cap above allows, the one success, and retries after registry outages
+/// (which are not failed attempts but still cost a call).
+pub const REGISTRY_LOOKUPS: Limit = Limit {
+    max: 30,
+    window: TimeDelta::hours(24),
+};
+/// Face-service liveness calls for enrollment per account in any 24 hours
+/// (room for photos retaken in bad light; each call costs money).
+pub const FACE_ENROLLMENT_CALLS: Limit = Limit {
+    max: 20,
+    window: TimeDelta::hours(24),
+};
 
 /// Youngest eligible age (inclusive).
 pub const MIN_AGE: u32 = 18;

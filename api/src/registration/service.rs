@@ -34,6 +34,7 @@ use crate::{
         face::{self, Liveness},
         registry,
     },
+    ratelimit::{self, Gate},
 };
 
 fn identity_view(identity: &Identity) -> IdentityView {
@@ -49,7 +50,9 @@ fn identity_view(identity: &Identity) -> IdentityView {
 
 /// Checks NIK, KK and date of birth against the population registry and stores
 /// the record. Nothing is stored unless the registry found the NIK with a
-/// matching KK and date of birth.
+/// matching KK and date of birth. A slot of the account's failure cap is taken
+/// before anything is checked (so attempts sent at once cannot overrun it) and
+/// given back unless the attempt failed in a way the cap counts.
 pub async fn verify_identity(
     db: &DbPool,
     deps: Deps<'_>,
@@ -57,11 +60,9 @@ pub async fn verify_identity(
     who: &Principal,
     body: &IdentityBody,
 ) -> Result<IdentityView, ApiError> {
-    let nik = Nik::parse(&body.nik)?;
-    let kk = KkNumber::parse(&body.kk_number)
-        .map_err(|e| ApiError::field("kk_number", e.to_string()))?;
-    check_birth_date(&nik, body.date_of_birth)?;
-    {
+    let now = deps.clock.now();
+    let failures = format!("identity_fail:account:{}", who.account_id);
+    let attempt = {
         let mut conn = db.get().await?;
         if model::load_identity(&mut conn, deps.pii, who.account_id)
             .await?
@@ -69,6 +70,43 @@ pub async fn verify_identity(
         {
             return Err(already_verified());
         }
+        let gates = [Gate::Window(&failures, rules::IDENTITY_FAILURES)];
+        ratelimit::reserve(&mut conn, &gates, now)
+            .await?
+            .map_err(|(_, e)| {
+                ApiError::from(e).detail(
+                    "Too many failed identity attempts; wait for the time in Retry-After or ask for help with a report.",
+                )
+            })?
+    };
+    let outcome = check_and_store_identity(db, deps, caller, who, body, now).await;
+    let counted = matches!(
+        outcome.as_ref().map_err(ApiError::code),
+        Err(ErrorCode::NikInvalid | ErrorCode::IdentityMismatch | ErrorCode::NikRegistered)
+    );
+    if !counted {
+        let mut conn = db.get().await?;
+        ratelimit::release(&mut conn, attempt).await?;
+    }
+    outcome
+}
+
+async fn check_and_store_identity(
+    db: &DbPool,
+    deps: Deps<'_>,
+    caller: &Caller,
+    who: &Principal,
+    body: &IdentityBody,
+    now: DateTime<Utc>,
+) -> Result<IdentityView, ApiError> {
+    let nik = Nik::parse(&body.nik)?;
+    let kk = KkNumber::parse(&body.kk_number)
+        .map_err(|e| ApiError::field("kk_number", e.to_string()))?;
+    check_birth_date(&nik, body.date_of_birth)?;
+    {
+        let mut conn = db.get().await?;
+        let lookups = format!("registry_lookups:account:{}", who.account_id);
+        ratelimit::hit(&mut conn, &lookups, rules::REGISTRY_LOOKUPS, now).await??;
     }
     // The registry call happens outside any transaction: no connection or lock is
     // held while waiting on it.
@@ -82,7 +120,6 @@ pub async fn verify_identity(
             "The population registry has no record with this NIK, KK number and date of birth.",
         )
     })?;
-    let now = deps.clock.now();
     let mut conn = db.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         model::insert_identity(conn, deps.pii, deps.blind, who.account_id, &nik, &record, now)
@@ -244,6 +281,14 @@ pub async fn enroll_face(
             return Err(ApiError::new(ErrorCode::RegistrationLocked)
                 .detail("The face cannot be changed after joining a wave."));
         }
+        let calls = format!("face_calls:enrollment:{}", who.account_id);
+        ratelimit::hit(
+            &mut conn,
+            &calls,
+            rules::FACE_ENROLLMENT_CALLS,
+            deps.clock.now(),
+        )
+        .await??;
     }
     let face_id = match deps.face.liveness(image).await.map_err(face::unavailable)? {
         Liveness::Live { face_id } => face_id,

@@ -20,7 +20,7 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    accounts, admin, batches, card,
+    accounts, admin, auth, batches, card,
     config::Settings,
     contract,
     error::{ErrorCode, FieldError, Problem},
@@ -211,6 +211,10 @@ pub fn build(
     let sandbox = state.settings.is_sandbox();
     let cors = cors(&state.settings);
     let declared = web::Data::new(contract::Declared::from_openapi(doc.get_ref()));
+    let participant_routes = web::Data::new(auth::ParticipantRoutes(contract::participant_routes(
+        doc.get_ref(),
+        &OPERATIONS,
+    )));
     let (app, _) = App::new()
         .into_utoipa_app()
         .configure(|cfg| routes(cfg, sandbox))
@@ -218,6 +222,7 @@ pub fn build(
     app.app_data(state)
         .app_data(known)
         .app_data(declared)
+        .app_data(participant_routes)
         .app_data(web::PathConfig::default().error_handler(fallback::path_error))
         .app_data(web::QueryConfig::default().error_handler(fallback::query_error))
         .service(
@@ -509,5 +514,30 @@ mod pattern_tests {
         );
         // Empty means the first page, for both.
         assert!(time.is_match("") && seq.is_match(""));
+    }
+
+    /// API.md: participant routes are every `/v1/me/…` route except `GET /v1/me`
+    /// and `PUT /v1/me/password`, plus joining a wave and the aptitude submission.
+    #[test]
+    fn participant_routes_are_the_ones_api_md_names() {
+        let doc = openapi();
+        let routes = crate::contract::participant_routes(&doc, &super::OPERATIONS);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in ["get", "put", "post", "delete", "patch"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                let method = method.to_uppercase();
+                let expected = (path.starts_with("/v1/me/")
+                    && !(method == "PUT" && path == "/v1/me/password"))
+                    || (method == "POST" && path == "/v1/batches/{id}/applications")
+                    || (method == "POST" && path == "/v1/aptitude-test/submissions");
+                assert_eq!(
+                    routes.contains(&(method.clone(), path.clone())),
+                    expected,
+                    "{method} {path}"
+                );
+            }
+        }
     }
 }

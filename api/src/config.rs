@@ -79,6 +79,10 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     pub integration_timeout: Duration,
     pub notify: Option<Endpoint>,
+    /// Sandbox only: the `X-Sandbox-Token` the inbox asks for. Required when a
+    /// real gateway (`NOTIFY_URL`) is set, since the inbox would then show real
+    /// people's codes and reset links to anyone who asks.
+    pub sandbox_inbox_token: Option<SecretString>,
     /// Population registry (Dukcapil); simulated in sandbox when unset.
     pub registry: Option<Endpoint>,
     /// Face liveness and matching; simulated in sandbox when unset.
@@ -355,6 +359,25 @@ impl Settings {
                 "must be greater than zero",
             ));
         }
+        let notify = src.endpoint("NOTIFY_URL", "NOTIFY_TOKEN", app_env)?;
+        let sandbox_inbox_token = match (src.raw("SANDBOX_INBOX_TOKEN"), app_env) {
+            (Some(_), AppEnv::Production) => {
+                return Err(problem(
+                    "SANDBOX_INBOX_TOKEN",
+                    "is a sandbox setting and cannot be set in production",
+                ))
+            }
+            (Some(token), _) if token.len() < 16 => {
+                return Err(problem("SANDBOX_INBOX_TOKEN", "must be at least 16 characters"))
+            }
+            (None, AppEnv::Sandbox) if notify.is_some() => {
+                return Err(problem(
+                    "SANDBOX_INBOX_TOKEN",
+                    "must be set in sandbox when NOTIFY_URL names a real gateway: the unauthenticated inbox would show the messages it sends",
+                ))
+            }
+            (token, _) => token.map(|t| SecretString::from(t.to_owned())),
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let settings = Settings {
             app_env,
@@ -381,7 +404,8 @@ impl Settings {
             rate_limit_ip_per_minute,
             password_hash_concurrency: src.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             integration_timeout: Duration::from_millis(src.parse("INTEGRATION_TIMEOUT_MS", 5_000)?),
-            notify: src.endpoint("NOTIFY_URL", "NOTIFY_TOKEN", app_env)?,
+            notify,
+            sandbox_inbox_token,
             registry: src.endpoint("REGISTRY_URL", "REGISTRY_TOKEN", app_env)?,
             face: src.endpoint("FACE_URL", "FACE_TOKEN", app_env)?,
             payout: src.endpoint("PAYOUT_URL", "PAYOUT_TOKEN", app_env)?,

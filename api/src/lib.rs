@@ -3,7 +3,7 @@
 //! Layout: `app` wires routes and middleware (only `server` and `main` import
 //! it); `state` holds what handlers share, below every domain; `config`, `db`,
 //! `clock`, `error`, `http`, `secrets`, `crypto`, `pagination`, `ratelimit`,
-//! `idempotency`, `audit` and `notifications` are the shared mechanisms; `otp`
+//! `idempotency`, `audit`, `notifications` and `retention` are the shared mechanisms; `otp`
 //! and `card::ledger` are the shared domain services later flows build on; one
 //! folder per domain holds its routes, model, rules and views.
 
@@ -32,6 +32,7 @@ pub mod pagination;
 pub mod purchases;
 pub mod ratelimit;
 pub mod registration;
+pub mod retention;
 pub mod sandbox;
 pub mod secrets;
 pub mod server;

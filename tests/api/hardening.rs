@@ -277,3 +277,135 @@ async fn one_number_gets_at_most_thirty_sms_an_hour_whichever_accounts_ask() {
     assert_eq!(sent, 30);
     assert_eq!(app.inbox("+6281299990000").await.len(), 30);
 }
+
+#[tokio::test]
+async fn participant_routes_answer_403_forbidden_to_an_admin() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "put", "post", "delete", "patch"] {
+            let Some(op) = item.get(method) else { continue };
+            let note = "Participant route: an admin token answers 403";
+            if !op["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(note)
+            {
+                continue;
+            }
+            let path = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+            let res = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&path))
+                .bearer_auth(&admin.access)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 403, "{method} {path}");
+            assert_problem(res, 403, "forbidden").await;
+            checked += 1;
+        }
+    }
+    assert!(checked >= 18, "{checked} participant routes");
+    // The routes every account may use still admit an admin.
+    assert_eq!(app.get("/v1/me", Some(&admin.access)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_sandbox_with_a_real_gateway_guards_its_inbox() {
+    let vars: std::collections::HashMap<String, String> = [
+        ("APP_ENV", "sandbox"),
+        (
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        ("NOTIFY_URL", "https://notify.example"),
+        ("NOTIFY_TOKEN", "gateway-token"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let refused = prakerja_api::config::Settings::from_map(&vars);
+    let err = refused
+        .expect_err("refused without SANDBOX_INBOX_TOKEN")
+        .to_string();
+    assert!(err.contains("SANDBOX_INBOX_TOKEN"), "{err}");
+    let app = TestApp::spawn_with(&[
+        ("NOTIFY_URL", "https://notify.example"),
+        ("NOTIFY_TOKEN", "gateway-token"),
+        ("SANDBOX_INBOX_TOKEN", "a-long-enough-inbox-token"),
+    ])
+    .await;
+    let res = app.get("/v1/sandbox/notifications", None).await;
+    assert_problem(res, 401, "unauthenticated").await;
+    let res = app
+        .client
+        .get(app.url("/v1/sandbox/notifications"))
+        .header("x-sandbox-token", "a-long-enough-inbox-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn purge_expired_data_bounds_every_growing_table_in_batches() {
+    use crate::helpers::count;
+    let app = TestApp::spawn().await;
+    // Two accounts' worth of sessions, tokens, codes, links and messages.
+    let (old, _) = app.participant("old").await;
+    let (_, fresh) = app.participant("fresh").await;
+    let mut conn = app.db.conn().await;
+    for sql in [
+        "UPDATE sessions SET expires_at = now() - interval '31 days', created_at = now() - interval '62 days' WHERE account_id = (SELECT id FROM accounts WHERE email = $$OLD$$)",
+        "UPDATE otp_challenges SET expires_at = now() - interval '25 hours' WHERE account_id = (SELECT id FROM accounts WHERE email = $$OLD$$)",
+        "UPDATE account_tokens SET expires_at = now() - interval '25 hours' WHERE account_id = (SELECT id FROM accounts WHERE email = $$OLD$$)",
+        "UPDATE notifications SET status = 'sent', created_at = now() - interval '8 days' WHERE recipient = $$OLD$$",
+        "UPDATE rate_limit_events SET occurred_at = now() - interval '26 hours'",
+        "UPDATE request_counts SET window_start = now() - interval '2 hours'",
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql.replace("OLD", &old)), &mut conn)
+            .await
+            .unwrap();
+    }
+    let kept_before = [
+        count(&mut conn, "SELECT count(*) AS n FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE email LIKE 'fresh.%')").await,
+        count(&mut conn, "SELECT count(*) AS n FROM notifications WHERE recipient LIKE 'fresh.%'").await,
+    ];
+    assert!(kept_before.iter().all(|n| *n > 0), "{kept_before:?}");
+    // Two instances purging at once neither fail nor wait for each other.
+    let (a, b) = tokio::join!(
+        app.run_job("purge_expired_data"),
+        app.run_job("purge_expired_data")
+    );
+    for table in [
+        "sessions",
+        "refresh_tokens",
+        "otp_challenges",
+        "account_tokens",
+        "notifications",
+    ] {
+        let deleted = a["report"][table].as_u64().unwrap() + b["report"][table].as_u64().unwrap();
+        assert!(deleted > 0, "{table}: {a} {b}");
+    }
+    let old_left = [
+        "SELECT count(*) AS n FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE email LIKE 'old.%')",
+        "SELECT count(*) AS n FROM otp_challenges WHERE account_id = (SELECT id FROM accounts WHERE email LIKE 'old.%')",
+        "SELECT count(*) AS n FROM account_tokens WHERE account_id = (SELECT id FROM accounts WHERE email LIKE 'old.%')",
+        "SELECT count(*) AS n FROM notifications WHERE recipient LIKE 'old.%'",
+        "SELECT count(*) AS n FROM rate_limit_events WHERE occurred_at < now() - interval '25 hours'",
+        "SELECT count(*) AS n FROM request_counts WHERE window_start < now() - interval '1 hour'",
+    ];
+    for sql in old_left {
+        assert_eq!(count(&mut conn, sql).await, 0, "{sql}");
+    }
+    let kept_after = [
+        count(&mut conn, "SELECT count(*) AS n FROM sessions WHERE account_id = (SELECT id FROM accounts WHERE email LIKE 'fresh.%')").await,
+        count(&mut conn, "SELECT count(*) AS n FROM notifications WHERE recipient LIKE 'fresh.%'").await,
+    ];
+    assert_eq!(kept_before, kept_after);
+    assert_eq!(app.get("/v1/me", Some(&fresh.access)).await.status(), 200);
+}

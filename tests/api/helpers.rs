@@ -176,6 +176,9 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+/// The inbox token of test sandboxes that have a gateway URL.
+pub const SANDBOX_INBOX_TOKEN: &str = "test-sandbox-inbox-token";
+
 /// Settings for a test: sandbox, random port, one worker, the given database.
 pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
     let mut vars: HashMap<String, String> = [
@@ -193,6 +196,12 @@ pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
     .collect();
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    // A sandbox with a real gateway guards its inbox (config.rs); `inbox()`
+    // always sends this token.
+    if vars.contains_key("NOTIFY_URL") && vars["APP_ENV"] == "sandbox" {
+        vars.entry("SANDBOX_INBOX_TOKEN".to_owned())
+            .or_insert_with(|| SANDBOX_INBOX_TOKEN.to_owned());
     }
     Settings::from_map(&vars).expect("test settings are valid")
 }
@@ -287,6 +296,7 @@ impl TestApp {
         let res = self
             .client
             .get(self.url("/v1/sandbox/notifications"))
+            .header("x-sandbox-token", SANDBOX_INBOX_TOKEN)
             .query(&[("recipient", recipient), ("limit", "100")])
             .send()
             .await

@@ -330,7 +330,7 @@ async fn keys_are_kept_past_a_day_and_purged_after_retention() {
         &runs,
     )
     .await;
-    let run = app.run_job("purge_expired_records").await;
+    let run = app.run_job("purge_expired_data").await;
     assert_eq!(run["report"]["idempotency_keys"], 1);
     let replay = call(pool, now, "acct:1", ROUTE, &day_old, BODY, &runs).await;
     assert!(

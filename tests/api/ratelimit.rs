@@ -292,11 +292,11 @@ async fn purge_job_drops_events_past_retention_by_the_service_clock() {
     )
     .await
     .unwrap();
-    let run = app.run_job("purge_expired_records").await;
+    let run = app.run_job("purge_expired_data").await;
     assert_eq!(run["report"]["rate_limit_events"], 1);
     // Moving the service clock ages the rest.
     app.set_clock(now + TimeDelta::hours(1)).await;
-    let run = app.run_job("purge_expired_records").await;
+    let run = app.run_job("purge_expired_data").await;
     assert_eq!(run["report"]["rate_limit_events"], 1);
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM rate_limit_events").await,

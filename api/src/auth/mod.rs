@@ -6,7 +6,9 @@
 
 pub mod jwt;
 
-use actix_web::{dev::Payload, FromRequest, HttpMessage, HttpRequest};
+use std::collections::HashSet;
+
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use uuid::Uuid;
 
 use crate::{
@@ -43,16 +45,45 @@ fn outcome(req: &HttpRequest) -> Result<Principal, ApiError> {
     }
 }
 
-/// Any logged-in account (participant or admin).
+/// The routes an admin token may not use (API.md: participant routes answer
+/// 403 `forbidden` to an admin), as (method, path pattern). Built at start-up
+/// from the contract tables (`Operation::participant_only`), so what the
+/// document says and what the server does come from one flag, and a new route
+/// marked participant-only is refused to admins without further code.
+#[derive(Debug, Default)]
+pub struct ParticipantRoutes(pub HashSet<(String, String)>);
+
+/// Any logged-in account (participant or admin), except that an admin is
+/// refused on a participant route ([`ParticipantRoutes`]): an admin must not
+/// register, join a wave or become a beneficiary.
 #[derive(Debug, Clone, Copy)]
 pub struct Authenticated(pub Principal);
+
+fn admin_on_participant_route(req: &HttpRequest, principal: &Principal) -> bool {
+    principal.role == Role::Admin
+        && req
+            .app_data::<web::Data<ParticipantRoutes>>()
+            .zip(req.match_pattern())
+            .is_some_and(|(routes, pattern)| {
+                routes
+                    .0
+                    .contains(&(req.method().as_str().to_owned(), pattern))
+            })
+}
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(outcome(req).map(Authenticated))
+        std::future::ready(outcome(req).and_then(|p| {
+            if admin_on_participant_route(req, &p) {
+                Err(ApiError::new(ErrorCode::Forbidden)
+                    .detail("This route is for participants; an admin account cannot use it."))
+            } else {
+                Ok(Authenticated(p))
+            }
+        }))
     }
 }
 

@@ -14,7 +14,7 @@
 //! error, and in debug builds recorded so the API tests fail on it
 //! ([`take_violations`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 
@@ -136,6 +136,29 @@ pub fn codes_by_status(
         }
     }
     by_status
+}
+
+/// The (METHOD, path) of every participant-only operation of `doc`, for
+/// [`crate::auth::ParticipantRoutes`].
+pub fn participant_routes(doc: &Value, tables: &[&[Operation]]) -> HashSet<(String, String)> {
+    let participant_only: HashSet<&str> = tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .filter(|op| op.participant_only)
+        .map(|op| op.id)
+        .collect();
+    let mut routes = HashSet::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            let id = item
+                .pointer(&format!("/{method}/operationId"))
+                .and_then(Value::as_str);
+            if id.is_some_and(|id| participant_only.contains(id)) {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
 }
 
 pub(crate) const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];

@@ -5,7 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::{notifications::outbox, state::AppState};
 
@@ -14,7 +14,7 @@ use crate::{notifications::outbox, state::AppState};
 pub enum Job {
     /// Sends queued notifications through the gateway, with retries and backoff.
     DeliverNotifications,
-    /// Deletes rate-limit events and idempotency keys past their retention.
+    /// Deletes what every growing table keeps past its retention (`retention`).
     PurgeExpiredRecords,
     /// Deactivates cards whose first-purchase deadline has passed.
     DeactivateExpiredCards,
@@ -44,7 +44,7 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Job::DeliverNotifications => "deliver_notifications",
-            Job::PurgeExpiredRecords => "purge_expired_records",
+            Job::PurgeExpiredRecords => "purge_expired_data",
             Job::DeactivateExpiredCards => "deactivate_expired_cards",
             Job::ExpirePurchases => "expire_purchases",
             Job::ScheduleIncentives => "schedule_incentives",
@@ -86,18 +86,13 @@ impl Job {
                 Ok(serde_json::to_value(report)?)
             }
             Job::PurgeExpiredRecords => {
-                let now = state.clock.now();
-                let limits = crate::ratelimit::purge_older_than(
+                let report = crate::retention::purge_expired_data(
                     &mut conn,
-                    now - crate::ratelimit::RETENTION,
+                    state.clock.now(),
+                    state.clock.security_now(),
                 )
                 .await?;
-                let keys = crate::idempotency::purge_older_than(
-                    &mut conn,
-                    now - crate::idempotency::RETENTION,
-                )
-                .await?;
-                Ok(json!({ "rate_limit_events": limits, "idempotency_keys": keys }))
+                Ok(serde_json::to_value(report)?)
             }
             Job::DeactivateExpiredCards => {
                 let report = crate::card::expiry::deactivate_expired_cards(

@@ -1,9 +1,11 @@
 //! `/v1/sandbox/*` (API.md Sandbox mode). Only mounted in sandbox; production
 //! answers 404 for every path here.
 
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -22,7 +24,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::new("get_clock", &[]).without_database(),
     Operation::new("set_clock", &[]),
     Operation::new("reset_clock", &[]),
-    Operation::new("list_notifications", &[]),
+    Operation::new("list_notifications", &[ErrorCode::Unauthenticated]),
     Operation::new("run_job", &[]),
 ];
 
@@ -111,20 +113,40 @@ pub struct InboxQuery {
 /// Messages the server queued (would have sent), newest first in the order they
 /// were queued (also after the clock was moved back), with their
 /// template `data` (codes, tokens) so apps can complete flows without a mailbox.
+///
+/// Open to anyone, unless the sandbox is configured with a real notification
+/// gateway (`NOTIFY_URL`): it then requires `SANDBOX_INBOX_TOKEN` in
+/// `X-Sandbox-Token` (else 401 `unauthenticated`), because the messages are real.
 #[utoipa::path(
     operation_id = "list_notifications",
     tag = "sandbox",
-    params(InboxQuery, SeqPageParams),
+    params(
+        InboxQuery,
+        SeqPageParams,
+        ("X-Sandbox-Token" = Option<String>, Header, description = "The configured `SANDBOX_INBOX_TOKEN`, when one is configured"),
+    ),
     responses(
         (status = 200, body = Page<NotificationView>),
     )
 )]
 #[get("/notifications")]
 pub async fn notifications(
+    req: HttpRequest,
     state: web::Data<AppState>,
     filter: web::Query<InboxQuery>,
     page: web::Query<SeqPageParams>,
 ) -> ApiResult<HttpResponse> {
+    if let Some(token) = &state.settings.sandbox_inbox_token {
+        let given = req
+            .headers()
+            .get("x-sandbox-token")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(token.expose_secret().as_bytes())) {
+            return Err(ApiError::new(ErrorCode::Unauthenticated)
+                .detail("This sandbox sends real messages: send X-Sandbox-Token."));
+        }
+    }
     let (limit, after) = page.parse_seq()?;
     let recipient = filter.recipient.as_deref().map(normalise_recipient);
     let mut conn = state.db.get().await?;
@@ -156,7 +178,7 @@ pub struct JobRun {
 /// Run a background job now
 ///
 /// Runs a background job now. Names: `deliver_notifications`,
-/// `purge_expired_records`, `deactivate_expired_cards`, `expire_purchases`, `schedule_incentives`,
+/// `purge_expired_data`, `deactivate_expired_cards`, `expire_purchases`, `schedule_incentives`,
 /// `disburse_incentives`, `reconcile_disbursements`. An unknown name answers 404.
 #[utoipa::path(
     tag = "sandbox",

@@ -420,7 +420,7 @@ pub async fn change_password(
 /// payout account linked.
 ///
 /// Codes count against the account's budget (10 in any 2 hours, then 429
-/// `otp_resend_limit`), and one number receives at most 30 SMS in any hour whichever
+/// `otp_resend_limit`), and one number receives at most 50 SMS in any hour whichever
 /// accounts ask (then 429 `rate_limited` with Retry-After).
 #[utoipa::path(
     tag = "accounts",

@@ -11,7 +11,7 @@ use actix_web::{
 };
 use utoipa::{
     openapi::{
-        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
         OpenApi as OpenApiDoc,
     },
     Modify, OpenApi,
@@ -20,14 +20,14 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    accounts, admin, auth, batches, card,
+    accounts, admin, auth, batches, card, catalogue,
     config::Settings,
     contract,
     error::{ErrorCode, FieldError, Problem},
     http::{
         authenticate::authenticate, fallback, ip_limit::ip_limit, request_context::request_context,
     },
-    incentives, purchases, registration, sandbox, service,
+    incentives, partners, purchases, registration, sandbox, service,
     state::AppState,
 };
 
@@ -59,6 +59,7 @@ answers 404 there."
         (name = "registration", description = "Identity (NIK/KK via the population registry), profile, KTP photo, face, questionnaire, statement, aptitude test, eligibility"),
         (name = "batches", description = "Waves (gelombang): list, join, applications"),
         (name = "card", description = "The Kartu Prakerja number, balance and transaction history"),
+        (name = "catalogue", description = "Training courses: partners publish them, anyone searches them"),
         (name = "purchases", description = "The participant's purchases: cancellation, face checks, review"),
         (name = "incentives", description = "Payout account, incentives, evaluation surveys, the payout provider's callbacks"),
         (name = "admin", description = "Programme office (admin role)"),
@@ -84,9 +85,40 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
-        // The partner schemes (X-Partner-Id, X-Timestamp, X-Signature of API.md)
-        // come with the first partner route (issue 16), as components nothing
-        // uses would only mislead a client generator.
+        // A partner request carries all three headers (one security requirement
+        // naming the three schemes); partners::SignedPartner checks them.
+        let partner = [
+            (
+                "partner_id",
+                "X-Partner-Id",
+                "The `partner_id` answered by `POST /v1/admin/partners`.",
+            ),
+            (
+                "partner_timestamp",
+                "X-Timestamp",
+                "Unix time in seconds when the request was signed; refused when more than 5 minutes \
+                 from the server's real time (the sandbox clock does not move it).",
+            ),
+            (
+                "partner_signature",
+                "X-Signature",
+                "Lowercase hex HMAC-SHA256, keyed with the partner secret (its UTF-8 bytes), over \
+                 `METHOD\\nPATH_WITH_QUERY\\nX-Timestamp\\nhex(SHA-256(body))`: PATH_WITH_QUERY is the \
+                 request target exactly as sent, an empty body hashes as SHA-256 of zero bytes. Each \
+                 signature is accepted once (replays, from any instance, answer 401 \
+                 `invalid_signature`), so two identical requests need different timestamps. During a \
+                 secret rotation's grace period the previous secret is accepted too.",
+            ),
+        ];
+        for (name, header, description) in partner {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    header,
+                    description,
+                ))),
+            );
+        }
     }
 }
 
@@ -116,6 +148,14 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(admin::routes::unblock)
         .service(admin::routes::fraud_flag)
         .service(admin::routes::audit_events)
+        .service(partners::routes::create)
+        .service(partners::routes::get)
+        .service(partners::routes::rotate)
+        .service(partners::routes::disable)
+        .service(partners::routes::enable)
+        .service(catalogue::routes::upsert_course)
+        .service(catalogue::routes::list_courses)
+        .service(catalogue::routes::get_course)
         .service(registration::routes::put_identity)
         .service(registration::routes::put_profile)
         .service(registration::routes::put_ktp_photo)
@@ -174,10 +214,12 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 9] = [
+const OPERATIONS: [&[contract::Operation]; 11] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
+    partners::routes::OPERATIONS,
+    catalogue::routes::OPERATIONS,
     registration::routes::OPERATIONS,
     batches::routes::OPERATIONS,
     card::routes::OPERATIONS,
@@ -247,6 +289,9 @@ fn cors(settings: &Settings) -> Cors {
             "content-type",
             "idempotency-key",
             "x-request-id",
+            "x-partner-id",
+            "x-timestamp",
+            "x-signature",
         ])
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(3600);

@@ -92,6 +92,23 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// A position in a list ordered by a non-negative integer key (a price, a
+    /// rank in millionths) and the id: the same text form, the key where the
+    /// microseconds are, so one `cursor` parameter and pattern serve every list.
+    pub fn from_key(key: i64, id: Uuid) -> Cursor {
+        Cursor {
+            created_at: DateTime::from_timestamp_micros(key.max(0)).unwrap_or_default(),
+            id,
+        }
+    }
+
+    /// The integer key of a cursor made by [`Cursor::from_key`].
+    pub fn key(&self) -> i64 {
+        self.created_at.timestamp_micros()
+    }
+}
+
 /// The rows after `cursor` in a list ordered by `(time, id)` newest first:
 /// `time < c.time OR (time = c.time AND id < c.id)`. The one cursor filter of
 /// every such list, so a page boundary between two rows of the same instant

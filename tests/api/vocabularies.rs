@@ -12,12 +12,14 @@ use prakerja_api::{
         ledger::{AccountKind, EntryKind},
         model::CardStatus,
     },
+    catalogue::model::CourseLevel,
     idempotency::KeyState,
     identity::Gender,
     incentives::rules::{AttemptStatus, IncentiveKind, IncentiveStatus},
     integrations::payout::PayoutProvider,
     notifications::{outbox::NotificationStatus, Channel},
     otp::{ChallengeState, Purpose},
+    partners::model::PartnerStatus,
     purchases::{
         model::FaceOutcome,
         rules::{CancellationReason, Delivery, FaceCheckSource, PurchaseStatus},
@@ -104,6 +106,9 @@ async fn vocabularies_match_the_check_constraints() {
         ("incentives", "kind", words!(IncentiveKind)),
         ("incentives", "status", words!(IncentiveStatus)),
         ("payout_attempts", "status", words!(AttemptStatus)),
+        ("partners", "status", words!(PartnerStatus)),
+        ("courses", "delivery", words!(Delivery)),
+        ("courses", "level", words!(CourseLevel)),
     ];
     for (table, column, rust) in columns {
         let in_db: Vec<BTreeSet<String>> = checks

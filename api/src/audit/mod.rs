@@ -44,6 +44,10 @@ text_enum! {
         /// A payout account was linked or replaced (`reason`: provider and masked number).
         PayoutAccountLinked => "payout_account_linked",
         PayoutAccountUnlinked => "payout_account_unlinked",
+        PartnerCreated => "partner_created",
+        PartnerSecretRotated => "partner_secret_rotated",
+        PartnerDisabled => "partner_disabled",
+        PartnerEnabled => "partner_enabled",
     }
 }
 

@@ -114,6 +114,14 @@ pub fn codes_by_status(
     if bearer {
         codes.extend([Unauthenticated, AccessTokenExpired, SessionEnded]);
     }
+    let partner = operation
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|r| r.get("partner_signature").is_some()));
+    if partner {
+        // partners::SignedPartner: every refusal of the signature.
+        codes.push(InvalidSignature);
+    }
     if path.starts_with("/v1/admin/") || spec.participant_only {
         codes.push(Forbidden);
     }
@@ -124,7 +132,7 @@ pub fn codes_by_status(
     codes.extend_from_slice(spec.codes);
     // Issue 14's per-IP limit covers every route (API.md: RATE_LIMIT_IP_PER_MINUTE).
     codes.push(RateLimited);
-    if spec.database || bearer {
+    if spec.database || bearer || partner {
         codes.push(ServiceUnavailable);
     }
     codes.push(InternalError);

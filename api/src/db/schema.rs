@@ -322,6 +322,68 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+        secret_ciphertext -> Nullable<Bytea>,
+        previous_secret_ciphertext -> Nullable<Bytea>,
+        previous_secret_valid_until -> Nullable<Timestamptz>,
+        secret_rotated_at -> Nullable<Timestamptz>,
+        status -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    accepted_signatures (signer, signature) {
+        signer -> Text,
+        signature -> Bytea,
+        signed_at -> Timestamptz,
+        accepted_at -> Timestamptz,
+    }
+}
+
+/// SQL types Diesel does not define.
+pub mod sql_types {
+    /// PostgreSQL's `tsvector` (only ever read by raw search SQL).
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "tsvector"))]
+    pub struct Tsvector;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    courses (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        external_id -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        delivery -> Text,
+        price_idr -> Int8,
+        starts_at -> Timestamptz,
+        duration_hours -> Int4,
+        level -> Text,
+        institution -> Text,
+        location -> Nullable<Text>,
+        rating_count -> Int4,
+        rating_sum -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        /// Generated from title, category, institution and description.
+        search -> Tsvector,
+    }
+}
+
+diesel::table! {
+    course_reviews (purchase_id) {
+        purchase_id -> Uuid,
+        course_id -> Uuid,
+        account_id -> Uuid,
+        rating -> Int2,
+        comment -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -499,6 +561,11 @@ diesel::joinable!(incentives -> surveys (survey_id));
 diesel::joinable!(payout_attempts -> incentives (incentive_id));
 diesel::joinable!(payout_attempts -> payout_accounts (payout_account_id));
 diesel::joinable!(survey_responses -> surveys (survey_id));
+diesel::joinable!(courses -> partners (partner_id));
+diesel::joinable!(purchases -> courses (course_id));
+diesel::joinable!(course_reviews -> purchases (purchase_id));
+diesel::joinable!(course_reviews -> courses (course_id));
+diesel::joinable!(course_reviews -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -538,4 +605,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payout_attempts,
     payout_callbacks,
     survey_responses,
+    accepted_signatures,
+    courses,
+    course_reviews,
 );

@@ -61,7 +61,8 @@ pub async fn read_body(
     Ok(body)
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+/// Whether the request says its body is JSON (`application/json` or `+json`).
+pub fn is_json(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
             mime.type_() == mime::APPLICATION

@@ -5,6 +5,8 @@ shell assignments:
 
     PARTICIPANT_TOKEN=...   a participant with a card: registered, selected in a wave
     ADMIN_TOKEN=...         the admin made by `prakerja-api admin create`
+    PARTNER_ID=...          a partner platform made by that admin,
+    PARTNER_SECRET=...      and its HMAC secret (partner_signing.py signs with it)
 
 Usage: callers.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
 
@@ -157,5 +159,7 @@ admin = login(ADMIN_EMAIL, ADMIN_PASSWORD)
 participant = participant_with_card(admin)
 print(f"PARTICIPANT_TOKEN={participant}")
 print(f"ADMIN_TOKEN={admin}")
-# Issue 16 (partners): add a partner here (POST /v1/admin/partners with the admin
-# token) and print PARTNER_ID and PARTNER_SECRET; see schemathesis.sh.
+# A partner platform: its requests are signed per request by partner_signing.py.
+partner = call("POST", "/v1/admin/partners", {"name": "Platform Uji Skema"}, token=admin, expect=(201,))
+print(f"PARTNER_ID={partner['partner_id']}")
+print(f"PARTNER_SECRET={partner['secret']}")

@@ -73,6 +73,9 @@ pub fn masked_name(full_name: &str) -> String {
     }
 }
 
+/// A review and its author's sealed full name (none without an identity).
+type ReviewRow = (i16, String, DateTime<Utc>, Uuid, Option<Vec<u8>>);
+
 /// The course `id` with its recent reviews; 404 `not_found` when there is none.
 pub async fn course_detail(
     conn: &mut AsyncPgConnection,
@@ -86,7 +89,7 @@ pub async fn course_detail(
         .await
         .optional()?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("No course has this id."))?;
-    let rows: Vec<(i16, String, DateTime<Utc>, Uuid, Option<Vec<u8>>)> = course_reviews::table
+    let rows: Vec<ReviewRow> = course_reviews::table
         .left_join(identities::table.on(identities::account_id.eq(course_reviews::account_id)))
         .filter(course_reviews::course_id.eq(id))
         .order((

@@ -2,6 +2,7 @@
 //! and course page.
 
 use actix_web::{get, put, web, HttpResponse};
+use chrono::Datelike;
 use uuid::Uuid;
 
 use super::{
@@ -84,6 +85,10 @@ pub async fn get_course(
 /// the platform wrote).
 const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9._~:-]{1,128}$";
 
+/// Years a course may start in: wider than any real catalogue, narrow enough
+/// that a typo (year 0202) is caught and every start fits the list's cursor.
+const START_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
 fn valid_external_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
@@ -99,8 +104,8 @@ fn valid_external_id(id: &str) -> bool {
 /// (another platform's `external_id` is a different course). A purchase keeps the
 /// terms it was sold with: a change applies to new buyers only.
 ///
-/// `location` is required for `offline` and must be absent or null online
-/// (422 naming `location`).
+/// `location` is required for `offline` and must be absent or null online, and
+/// `starts_at` must be in the years 2000 to 2099 (422 naming the field).
 #[utoipa::path(
     operation_id = "upsert_course",
     tag = "catalogue",
@@ -129,6 +134,12 @@ pub async fn upsert_course(
         return Err(ApiError::field(
             "external_id",
             format!("must match {EXTERNAL_ID_PATTERN}"),
+        ));
+    }
+    if !(START_YEARS).contains(&body.starts_at.year()) {
+        return Err(ApiError::field(
+            "starts_at",
+            "must be in the years 2000 to 2099",
         ));
     }
     match (body.delivery, &body.location) {

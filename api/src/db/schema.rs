@@ -372,7 +372,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         /// Generated from title, category, institution and description.
-        search -> Tsvector,
+        search -> Nullable<Tsvector>,
     }
 }
 

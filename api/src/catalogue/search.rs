@@ -62,6 +62,7 @@ pub struct CourseQuery {
     #[param(example = "pemasaran digital", max_length = 200)]
     #[serde(default, deserialize_with = "crate::http::query::text")]
     pub q: Option<String>,
+    #[param(inline)]
     pub delivery: Option<Delivery>,
     /// Lowest price, rupiah (inclusive).
     #[param(minimum = 0, example = 100000)]
@@ -72,12 +73,14 @@ pub struct CourseQuery {
     /// Lowest average rating (1 to 5, inclusive); unrated courses are left out.
     #[param(minimum = 0, maximum = 5, example = 4)]
     pub min_rating: Option<f64>,
+    #[param(inline)]
     pub level: Option<CourseLevel>,
     /// Longest duration in hours (inclusive).
     #[param(minimum = 1, example = 20)]
     pub max_duration_hours: Option<i32>,
     /// `relevance` (the default with `q`), `starts_at` (the default without),
     /// `price_asc`, `price_desc`, `rating`.
+    #[param(inline)]
     pub sort: Option<CourseSort>,
 }
 

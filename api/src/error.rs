@@ -108,8 +108,6 @@ error_codes! {
     CardNotFound => (404, "card_not_found", "No card"),
     // Ledger: a card debit its balance cannot cover (purchases, API.md)
     InsufficientBalance => (409, "insufficient_balance", "The balance does not cover the price"),
-    // Partner platforms (API.md Conventions: partner requests are HMAC-signed)
-    InvalidSignature => (401, "invalid_signature", "The partner signature is invalid"),
     // Purchases, cancellation, face checks, redemption, completion, review (API.md)
     CourseNotFound => (404, "course_not_found", "No such course at this platform"),
     CardInactive => (409, "card_inactive", "The card is not active"),
@@ -142,6 +140,7 @@ error_codes! {
     PayoutInProgress => (409, "payout_in_progress", "A payment to this account is processing"),
     SurveyLocked => (409, "survey_locked", "The survey is not open yet"),
     SurveyCompleted => (409, "survey_completed", "The survey was already answered"),
+    // Signed callers: partner platforms (API.md Conventions) and payout callbacks
     InvalidSignature => (401, "invalid_signature", "The signature is invalid"),
 }
 

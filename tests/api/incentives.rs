@@ -65,19 +65,36 @@ async fn finish_training(app: &TestApp, account: &str) -> bool {
     )
     .await
     .unwrap();
+    // The course the purchase points at (purchases.course_id references courses).
+    let course = Uuid::new_v4();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO courses (id, partner_id, external_id, title, description, category, delivery, \
+             price_idr, starts_at, duration_hours, level, institution, created_at, updated_at) \
+             VALUES ($1, $2, 'jahit-1', 'Menjahit', 'Menjahit dasar', 'Fesyen', 'self_paced', 500000, \
+             $3, 10, 'beginner', 'LMS Uji', $3, $3)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(course)
+        .bind::<diesel::sql_types::Uuid, _>(partner)
+        .bind::<diesel::sql_types::Timestamptz, _>(now),
+        &mut conn,
+    )
+    .await
+    .unwrap();
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(
             "INSERT INTO purchases (id, card_id, account_id, partner_id, course_id, platform_user_id, \
              course_title, delivery, price_idr, starts_at, duration_hours, course_terms, status, \
              redeem_code, purchased_at, redeemed_at, completed_at, certificate_url, reviewed_at, updated_at) \
-             SELECT $1, c.id, c.account_id, $2, gen_random_uuid(), 'user-1', 'Menjahit', 'self_paced', \
+             SELECT $1, c.id, c.account_id, $2, $5, 'user-1', 'Menjahit', 'self_paced', \
              500000, $3, 10, '{}'::jsonb, 'completed', 'RC' || substr(md5($1::text), 1, 10), $3, $3, $3, \
              'https://lms.example/cert/1', $3, $3 FROM cards c WHERE c.account_id = $4",
         )
         .bind::<diesel::sql_types::Uuid, _>(purchase)
         .bind::<diesel::sql_types::Uuid, _>(partner)
         .bind::<diesel::sql_types::Timestamptz, _>(now)
-        .bind::<diesel::sql_types::Uuid, _>(account),
+        .bind::<diesel::sql_types::Uuid, _>(account)
+        .bind::<diesel::sql_types::Uuid, _>(course),
         &mut conn,
     )
     .await

@@ -60,7 +60,7 @@ answers 404 there."
         (name = "batches", description = "Waves (gelombang): list, join, applications"),
         (name = "card", description = "The Kartu Prakerja number, balance and transaction history"),
         (name = "catalogue", description = "Training courses: partners publish them, anyone searches them"),
-        (name = "purchases", description = "The participant's purchases: cancellation, face checks, review"),
+        (name = "purchases", description = "Spending the card: a partner platform's purchase codes, purchases, redemptions, completions, venue face checks and views of its purchases; the participant's purchases, cancellation, face checks, review"),
         (name = "incentives", description = "Payout account, incentives, evaluation surveys, the payout provider's callbacks"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
@@ -185,7 +185,15 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(incentives::routes::list_my_surveys)
         .service(incentives::routes::respond_to_survey)
         .service(incentives::routes::get_account_incentives)
-        .service(incentives::routes::disbursement_callback);
+        .service(incentives::routes::disbursement_callback)
+        .service(purchases::routes::review_mine)
+        .service(purchases::partner_routes::request_code)
+        .service(purchases::partner_routes::buy)
+        .service(purchases::partner_routes::redeem)
+        .service(purchases::partner_routes::complete)
+        .service(purchases::partner_routes::check_face)
+        .service(purchases::partner_routes::feed)
+        .service(purchases::partner_routes::read);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -214,7 +222,7 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 11] = [
+const OPERATIONS: [&[contract::Operation]; 12] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
@@ -225,6 +233,7 @@ const OPERATIONS: [&[contract::Operation]; 11] = [
     card::routes::OPERATIONS,
     purchases::routes::OPERATIONS,
     incentives::routes::OPERATIONS,
+    purchases::partner_routes::OPERATIONS,
     sandbox::routes::OPERATIONS,
 ];
 

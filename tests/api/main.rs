@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod helpers;
+mod spending;
 
 mod accounts;
 mod admin;
@@ -18,6 +19,9 @@ mod ledger;
 mod otp;
 mod outbox;
 mod partners;
+mod purchase_life;
+mod purchase_races;
+mod purchases;
 mod ratelimit;
 mod registration;
 mod vocabularies;

@@ -52,6 +52,44 @@ pub struct ImageBody<const LIMIT: usize> {
 /// 1 MiB: the e-KTP photo limit of DOMAIN.md §2, also used for face images.
 pub const ONE_MIB: usize = 1024 * 1024;
 
+impl<const LIMIT: usize> ImageBody<LIMIT> {
+    /// An image body already read (a partner's, after its signature was
+    /// checked over these bytes): the same answers as the extractor.
+    pub fn from_bytes(req: &HttpRequest, bytes: Vec<u8>) -> Result<Self, ApiError> {
+        if !acceptable_type(req) {
+            return Err(unsupported());
+        }
+        if bytes.len() > LIMIT {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge)
+                .detail(format!("The body may not exceed {LIMIT} bytes.")));
+        }
+        Self::sniffed(bytes)
+    }
+
+    fn sniffed(bytes: Vec<u8>) -> Result<Self, ApiError> {
+        if bytes.is_empty() {
+            return Err(ApiError::new(ErrorCode::InvalidRequest).detail("The image is empty."));
+        }
+        let kind = sniff_image(&bytes).ok_or_else(unsupported)?;
+        Ok(ImageBody { kind, bytes })
+    }
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(ErrorCode::UnsupportedMediaType)
+        .detail("Send a JPEG or PNG image (image/jpeg or image/png).")
+}
+
+/// What the client says it sends: image/jpeg, image/png, or octet-stream (the
+/// bytes decide then).
+fn acceptable_type(req: &HttpRequest) -> bool {
+    let declared = req.mime_type().ok().flatten();
+    declared.as_ref().is_some_and(|m| {
+        (m.type_() == mime::IMAGE && (m.subtype() == mime::JPEG || m.subtype() == mime::PNG))
+            || (m.type_() == mime::APPLICATION && m.subtype() == mime::OCTET_STREAM)
+    })
+}
+
 impl<const LIMIT: usize> FromRequest for ImageBody<LIMIT> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -60,25 +98,11 @@ impl<const LIMIT: usize> FromRequest for ImageBody<LIMIT> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let unsupported = || {
-                ApiError::new(ErrorCode::UnsupportedMediaType)
-                    .detail("Send a JPEG or PNG image (image/jpeg or image/png).")
-            };
-            let declared = req.mime_type().ok().flatten();
-            let acceptable = declared.as_ref().is_some_and(|m| {
-                (m.type_() == mime::IMAGE
-                    && (m.subtype() == mime::JPEG || m.subtype() == mime::PNG))
-                    || (m.type_() == mime::APPLICATION && m.subtype() == mime::OCTET_STREAM)
-            });
-            if !acceptable {
+            if !acceptable_type(&req) {
                 return Err(unsupported());
             }
             let bytes = read_body(&req, &mut payload, LIMIT).await?;
-            if bytes.is_empty() {
-                return Err(ApiError::new(ErrorCode::InvalidRequest).detail("The image is empty."));
-            }
-            let kind = sniff_image(&bytes).ok_or_else(unsupported)?;
-            Ok(ImageBody { kind, bytes })
+            Self::sniffed(bytes)
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Reading purchases: the participant's own, and a platform's own (never
 //! another platform's, never a balance or an eligibility reason).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{
     prelude::*,
     sql_types::{Array, Int2, Text, Timestamptz, Uuid as SqlUuid},
@@ -32,7 +32,8 @@ struct ReviewRow {
     created_at: DateTime<Utc>,
 }
 
-/// The reviews of these purchases (kept by the catalogue, one per purchase).
+/// The reviews of these purchases (one per purchase, in the catalogue's
+/// `course_reviews`).
 async fn reviews_of(
     conn: &mut AsyncPgConnection,
     ids: &[Uuid],
@@ -41,7 +42,7 @@ async fn reviews_of(
         return Ok(Vec::new());
     }
     let rows: Vec<ReviewRow> = diesel::sql_query(
-        "SELECT purchase_id, rating, comment, created_at FROM reviews WHERE purchase_id = ANY($1)",
+        "SELECT purchase_id, rating, comment, created_at FROM course_reviews WHERE purchase_id = ANY($1)",
     )
     .bind::<Array<SqlUuid>, _>(ids)
     .load(conn)
@@ -156,10 +157,19 @@ pub async fn partner_purchase(
     Ok(PartnerPurchase::of(p, &number))
 }
 
+/// How far before `updated_since` the feed starts. A change is stamped with
+/// the clock when its request starts and becomes visible when it commits, so
+/// a change can show after one stamped later; a platform polling from the
+/// latest `updated_at` it saw would miss it. Starting the feed this much
+/// earlier covers it: longer than any transaction that changes a purchase
+/// (each runs a few statements under the 10-second statement timeout; the
+/// expiry job moves at most 500 rows per statement and transaction).
+pub const LATE_COMMIT_MARGIN: TimeDelta = TimeDelta::seconds(60);
+
 /// `GET /v1/partner/purchases?updated_since=`: the platform's purchases by
 /// `updated_at` then `id`, oldest first, so a platform polling with the last
 /// `updated_at` it saw learns of every change, cancellations it did not cause
-/// included.
+/// included, starting [`LATE_COMMIT_MARGIN`] before `updated_since`.
 pub async fn partner_purchases(
     conn: &mut AsyncPgConnection,
     partner_id: Uuid,
@@ -174,7 +184,7 @@ pub async fn partner_purchases(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(since) = updated_since {
-        query = query.filter(purchases::updated_at.ge(since));
+        query = query.filter(purchases::updated_at.ge(since - LATE_COMMIT_MARGIN));
     }
     if let Some(after) = page.after {
         query = query.filter(pagination::after(

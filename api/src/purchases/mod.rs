@@ -6,7 +6,7 @@
 //! - `rules`: the programme's rules, pure and table-tested;
 //! - `service`: the purchase code and the purchase;
 //! - `cancellation`, `face`, `redemption` (and the job `expire_purchases`),
-//!   `completion`: one file per step of a purchase's life;
+//!   `completion`, `review`: one file per step of a purchase's life;
 //! - `listing`: the participant's and the platform's views;
 //! - `model`: the rows, and each state change as one conditional update.
 
@@ -15,7 +15,9 @@ pub mod completion;
 pub mod face;
 pub mod listing;
 pub mod model;
+pub mod partner_routes;
 pub mod redemption;
+pub mod review;
 pub mod routes;
 pub mod rules;
 pub mod service;

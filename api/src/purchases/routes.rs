@@ -5,9 +5,12 @@ use actix_web::{get, http::StatusCode, post, web, HttpResponse};
 use uuid::Uuid;
 
 use super::{
-    cancellation, face, listing,
+    cancellation, face, listing, review,
     rules::FaceCheckSource,
-    views::{CancellationReceipt, CancellationRequest, FaceCheckResult, MyPurchase},
+    views::{
+        CancellationReceipt, CancellationRequest, FaceCheckResult, MyPurchase, ReviewRequest,
+        ReviewView,
+    },
 };
 use crate::{
     auth::Authenticated,
@@ -43,6 +46,8 @@ pub const OPERATIONS: &[Operation] = {
             ],
         )
         .participant_only(),
+        Operation::new("review_my_purchase", &[TrainingNotCompleted, ReviewExists])
+            .participant_only(),
     ]
 };
 
@@ -206,4 +211,32 @@ pub async fn check_face(
     )
     .await?;
     Ok(HttpResponse::Created().json(result))
+}
+
+/// Review a finished training
+///
+/// 1 to 5 stars and a comment (1 to 2000 characters, trimmed; shown on the
+/// course's page with the reviewer as first name and initial), once (409
+/// `review_exists`), only after the institution reported the training
+/// completed (409 `training_not_completed`). The review closes the training:
+/// the next one may be bought within 15 calendar days (Asia/Jakarta) of it.
+#[utoipa::path(
+    operation_id = "review_my_purchase",
+    tag = "purchases",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Purchase id")),
+    request_body = ReviewRequest,
+    responses((status = 201, body = ReviewView))
+)]
+#[post("/me/purchases/{id}/review")]
+pub async fn review_mine(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: JsonBody<ReviewRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    let now = state.clock.now();
+    let view = review::review(&mut conn, now, auth.0.account_id, id.into_inner(), &body.0).await?;
+    Ok(HttpResponse::Created().json(view))
 }

@@ -57,6 +57,9 @@ pub struct CardHolder {
     pub email: String,
     phone_ciphertext: Option<Vec<u8>>,
     phone_verified_at: Option<DateTime<Utc>>,
+    /// Set while the PMO blocks the account: it may neither receive purchase
+    /// codes nor buy.
+    blocked_at: Option<DateTime<Utc>>,
 }
 
 impl CardHolder {
@@ -83,6 +86,12 @@ fn card_inactive() -> ApiError {
         .detail("This Kartu Prakerja is deactivated and cannot pay for training.")
 }
 
+/// 403 `not_eligible`, never with the reason: a platform learns no
+/// eligibility detail (a blocked account, or the buyer's age or schooling).
+fn not_eligible() -> ApiError {
+    ApiError::new(ErrorCode::NotEligible).detail("The card holder may not buy training today.")
+}
+
 fn course_not_found() -> ApiError {
     ApiError::new(ErrorCode::CourseNotFound).detail("This platform has no course with this id.")
 }
@@ -104,6 +113,7 @@ pub async fn card_holder(
             accounts::email,
             accounts::phone_ciphertext,
             accounts::phone_verified_at,
+            accounts::blocked_at,
         ))
         .first(conn)
         .await
@@ -207,6 +217,9 @@ pub async fn request_code(
         card_and_course(conn, partner_id, &request.card_number, request.course_id).await?;
     if card.status != CardStatus::Active {
         return Err(card_inactive());
+    }
+    if card.blocked_at.is_some() {
+        return Err(not_eligible());
     }
     let phone = card.verified_phone(pii)?;
     let mut deliveries = vec![(Channel::Email, card.email.as_str())];
@@ -371,10 +384,8 @@ pub async fn buy(
             if card.status != CardStatus::Active {
                 return Err(card_inactive());
             }
-            if !eligible {
-                // Never the reason: a platform learns no eligibility detail.
-                return Err(ApiError::new(ErrorCode::NotEligible)
-                    .detail("The card holder may not buy training today."));
+            if !eligible || card.blocked_at.is_some() {
+                return Err(not_eligible());
             }
             if model::cancelled_before(conn, card.card_id, course.id).await? {
                 return Err(ApiError::new(ErrorCode::CoursePreviouslyCancelled)

@@ -104,6 +104,7 @@ pub struct PurchasedCourse {
 
 /// A participant's review of a training.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"rating": 5, "comment": "Materinya jelas dan praktis.", "created_at": "2026-08-21T09:30:00+07:00"}))]
 pub struct ReviewView {
     #[schema(minimum = 1, maximum = 5)]
     pub rating: i16,

@@ -696,16 +696,36 @@ async fn a_review_opens_fifteen_calendar_days_for_the_next_purchase() {
 }
 
 #[tokio::test]
-async fn participants_routes_refuse_an_admin_token() {
+async fn the_participants_purchase_routes_refuse_an_admin_token() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let id = uuid::Uuid::new_v4();
-    let res = app
-        .post(
+    let token = Some(admin.access.as_str());
+    let answers = [
+        app.get("/v1/me/purchases", token).await,
+        app.get(&format!("/v1/me/purchases/{id}"), token).await,
+        app.post(
+            &format!("/v1/me/purchases/{id}/cancellation"),
+            token,
+            &json!({"reason": "other"}),
+        )
+        .await,
+        app.post(
             &format!("/v1/me/purchases/{id}/review"),
-            Some(&admin.access),
+            token,
             &json!({"rating": 5, "comment": "ok"}),
         )
-        .await;
-    assert_problem(res, 403, "forbidden").await;
+        .await,
+        app.send_bytes(
+            Method::POST,
+            &format!("/v1/me/purchases/{id}/face-verifications"),
+            &admin.access,
+            "image/png",
+            png(2048),
+        )
+        .await,
+    ];
+    for res in answers {
+        assert_problem(res, 403, "forbidden").await;
+    }
 }

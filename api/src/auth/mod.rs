@@ -87,6 +87,27 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// A logged-in participant; admins get 403 `forbidden` (API.md: participant
+/// routes refuse an admin token).
+#[derive(Debug, Clone, Copy)]
+pub struct Participant(pub Principal);
+
+impl FromRequest for Participant {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(outcome(req).and_then(|p| {
+            if p.role == Role::Participant {
+                Ok(Participant(p))
+            } else {
+                Err(ApiError::new(ErrorCode::Forbidden)
+                    .detail("This route is for participants; an admin token is refused."))
+            }
+        }))
+    }
+}
+
 /// A logged-in admin; participants get 403 `forbidden`.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Principal);

@@ -13,7 +13,7 @@ use super::{
     },
 };
 use crate::{
-    auth::Authenticated,
+    auth::Participant,
     contract::Operation,
     error::{ApiResult, ErrorCode},
     http::{
@@ -65,7 +65,7 @@ pub const OPERATIONS: &[Operation] = {
 )]
 #[get("/me/purchases")]
 pub async fn list_mine(
-    auth: Authenticated,
+    auth: Participant,
     state: web::Data<AppState>,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
@@ -88,7 +88,7 @@ pub async fn list_mine(
 )]
 #[get("/me/purchases/{id}")]
 pub async fn get_mine(
-    auth: Authenticated,
+    auth: Participant,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
@@ -121,7 +121,7 @@ pub async fn get_mine(
 )]
 #[post("/me/purchases/{id}/cancellation")]
 pub async fn cancel(
-    auth: Authenticated,
+    auth: Participant,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     key: IdempotencyKey,
@@ -181,7 +181,7 @@ pub async fn cancel(
 )]
 #[post("/me/purchases/{id}/face-verifications")]
 pub async fn check_face(
-    auth: Authenticated,
+    auth: Participant,
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
@@ -230,7 +230,7 @@ pub async fn check_face(
 )]
 #[post("/me/purchases/{id}/review")]
 pub async fn review_mine(
-    auth: Authenticated,
+    auth: Participant,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: JsonBody<ReviewRequest>,

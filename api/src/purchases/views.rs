@@ -305,8 +305,8 @@ pub struct ReviewRequest {
     #[validate(range(min = 1, max = 5))]
     #[schema(minimum = 1, maximum = 5)]
     pub rating: i16,
-    /// 1 to 2000 characters.
+    /// 1 to 2000 characters, not only white space (trimmed when stored).
     #[validate(length(min = 1, max = 2000))]
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub comment: String,
 }

@@ -4,7 +4,7 @@
 //! The service clock: a wave closes on 2026-07-04 08:00 WIB and is selected at
 //! 09:00 WIB, so every card's first-purchase deadline is 2026-07-19.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -13,9 +13,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub use crate::partners::Partner;
 use crate::{
     fixtures::{registered, Session},
     helpers::TestApp,
+    partners::sign,
 };
 
 /// An instant written in WIB (UTC+07:00), e.g. `wib("2026-07-10T10:00:00")`.
@@ -95,13 +97,6 @@ pub async fn beneficiary(app: &TestApp) -> Beneficiary {
     beneficiaries(app, 1).await.remove(0)
 }
 
-/// A partner platform and its secret.
-#[derive(Debug, Clone)]
-pub struct Partner {
-    pub id: String,
-    pub secret: String,
-}
-
 /// Creates a partner platform the way the PMO does.
 pub async fn partner(app: &TestApp, admin: &Session) -> Partner {
     let res = app
@@ -119,23 +114,30 @@ pub async fn partner(app: &TestApp, admin: &Session) -> Partner {
     }
 }
 
-/// `X-Signature` as API.md defines it: lowercase hex HMAC-SHA256, keyed with
-/// the secret, over `METHOD\nPATH_WITH_QUERY\nX-Timestamp\nhex(SHA-256(body))`.
-pub fn sign(method: &str, path_with_query: &str, ts: &str, body: &[u8], secret: &str) -> String {
-    use hmac::{Hmac, Mac};
-    use sha2::{Digest, Sha256};
-    let text = format!(
-        "{method}\n{path_with_query}\n{ts}\n{}",
-        hex::encode(Sha256::digest(body))
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(text.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
+/// Each signature is accepted once: a request with the same partner, method,
+/// path and body as an earlier one is signed one second later than the last
+/// (from now on, so at most a few seconds ahead, well inside the 5 minutes).
+static LAST_SIGNED: Mutex<Option<HashMap<Vec<u8>, i64>>> = Mutex::new(None);
 
-/// Each signature is accepted once: requests with the same method, path and
-/// body take different timestamps (all within the 5-minute window).
-static SIGNED: AtomicU64 = AtomicU64::new(0);
+fn unique_timestamp(partner: &Partner, method: &Method, path: &str, body: &[u8]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let key = Sha256::digest(
+        [
+            partner.id.as_bytes(),
+            method.as_str().as_bytes(),
+            path.as_bytes(),
+            body,
+        ]
+        .concat(),
+    )
+    .to_vec();
+    let mut last = LAST_SIGNED.lock().unwrap();
+    let map = last.get_or_insert_with(HashMap::new);
+    let now = Utc::now().timestamp();
+    let ts = map.get(&key).map_or(now, |t| (t + 1).max(now));
+    map.insert(key, ts);
+    ts
+}
 
 /// The headers of a signed partner request (API.md Conventions).
 pub fn signature_headers(
@@ -144,12 +146,11 @@ pub fn signature_headers(
     path_with_query: &str,
     body: &[u8],
 ) -> [(&'static str, String); 3] {
-    let n = SIGNED.fetch_add(1, Ordering::SeqCst);
-    let ts = (Utc::now().timestamp() - (n % 240) as i64).to_string();
-    let signature = sign(method.as_str(), path_with_query, &ts, body, &partner.secret);
+    let ts = unique_timestamp(partner, method, path_with_query, body);
+    let signature = sign(method.as_str(), path_with_query, ts, body, &partner.secret);
     [
         ("x-partner-id", partner.id.clone()),
-        ("x-timestamp", ts),
+        ("x-timestamp", ts.to_string()),
         ("x-signature", signature),
     ]
 }
@@ -240,7 +241,6 @@ pub async fn course(
     Course {
         id: id.to_string(),
         title,
-        price_idr,
     }
 }
 

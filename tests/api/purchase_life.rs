@@ -638,6 +638,21 @@ async fn a_review_needs_completion_counts_once_and_updates_the_course_rating() {
     let view = my_purchase(&app, &x.b, &x.id).await;
     assert_eq!(view["review"]["rating"], 4);
     assert_eq!(view["review"]["comment"], "Materinya jelas dan praktis.");
+    // The review finished the first training (DOMAIN.md §8): its incentives
+    // are scheduled in the review's own transaction, before any job runs.
+    let res = app
+        .get("/v1/me/incentives", Some(&x.b.session.access))
+        .await;
+    assert_eq!(res.status(), 200);
+    let listed: Value = res.json().await.unwrap();
+    let training: Vec<&Value> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "training")
+        .collect();
+    assert_eq!(training.len(), 4, "{listed}");
+    assert_eq!(training[0]["amount_idr"], 600_000);
 }
 
 #[tokio::test]

@@ -19,7 +19,10 @@ use super::{
     rules::{self, PurchaseStatus},
     views::{ReviewRequest, ReviewView},
 };
-use crate::error::{ApiError, ErrorCode};
+use crate::{
+    error::{ApiError, ErrorCode},
+    incentives,
+};
 
 /// Why a purchase in `status` cannot be reviewed. Only a completed purchase
 /// carries a review (a CHECK of the table), so a completed one that the
@@ -96,6 +99,10 @@ pub async fn review(
         .bind::<SqlUuid, _>(reviewed.course_id)
         .execute(conn)
         .await?;
+        // DOMAIN.md §8: completion, certificate and review finish the first
+        // training; its incentives are scheduled in the same transaction (the
+        // job `schedule_incentives` only catches what a crash left behind).
+        incentives::schedule::on_training_finished(conn, reviewed.id, now).await?;
         Ok(ReviewView {
             rating: request.rating,
             comment,

@@ -288,6 +288,7 @@ pub fn build(
         .wrap(from_fn(ip_limit))
         .wrap(cors)
         .wrap(from_fn(request_context))
+        .wrap(from_fn(crate::metrics::http::track))
 }
 
 fn cors(settings: &Settings) -> Cors {

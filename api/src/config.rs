@@ -57,6 +57,9 @@ pub struct Settings {
     pub app_env: AppEnv,
     pub host: IpAddr,
     pub port: u16,
+    /// Where `GET /metrics` listens (a listener of its own, never the public
+    /// port); `None` (METRICS_PORT unset) serves no metrics.
+    pub metrics_listen: Option<(IpAddr, u16)>,
     pub workers: usize,
     pub database_url: SecretString,
     pub db_pool_size: usize,
@@ -383,6 +386,13 @@ impl Settings {
             app_env,
             host: src.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: src.parse("PORT", 8080)?,
+            metrics_listen: match src.raw("METRICS_PORT") {
+                None => None,
+                Some(_) => Some((
+                    src.parse("METRICS_HOST", IpAddr::from([127, 0, 0, 1]))?,
+                    src.parse("METRICS_PORT", 0)?,
+                )),
+            },
             workers: src.parse("WORKERS", cores)?,
             database_url: SecretString::from(database_url.to_owned()),
             db_pool_size,
@@ -489,6 +499,27 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert_eq!(s.rate_limit_ip_per_minute, 300);
         assert!(s.notify.is_none());
+        assert!(
+            s.metrics_listen.is_none(),
+            "no metrics listener unless asked"
+        );
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_told_otherwise() {
+        let base = [("APP_ENV", "sandbox"), ("DATABASE_URL", "postgres://x/y")];
+        let with = |extra: &[(&str, &str)]| {
+            let all: Vec<_> = base.iter().chain(extra).copied().collect();
+            Settings::from_map(&vars(&all))
+        };
+        let s = with(&[("METRICS_PORT", "9464")]).unwrap();
+        assert_eq!(s.metrics_listen, Some((IpAddr::from([127, 0, 0, 1]), 9464)));
+        let s = with(&[("METRICS_PORT", "9464"), ("METRICS_HOST", "0.0.0.0")]).unwrap();
+        assert_eq!(s.metrics_listen, Some((IpAddr::from([0, 0, 0, 0]), 9464)));
+        assert_eq!(
+            with(&[("METRICS_PORT", "x")]).unwrap_err().variable,
+            "METRICS_PORT"
+        );
     }
 
     fn production_vars() -> Vec<(&'static str, String)> {

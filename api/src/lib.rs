@@ -27,6 +27,7 @@ pub mod identity;
 pub mod incentives;
 pub mod integrations;
 pub mod jobs;
+pub mod metrics;
 pub mod notifications;
 pub mod otp;
 pub mod pagination;

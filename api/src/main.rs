@@ -123,7 +123,8 @@ async fn main() -> ExitCode {
             let (env, host, port) = (settings.app_env, settings.host, settings.port);
             match Application::build(settings, true).await {
                 Ok(application) => {
-                    tracing::info!(?env, %host, port, "serving");
+                    let metrics_port = application.metrics_port;
+                    tracing::info!(?env, %host, port, ?metrics_port, "serving");
                     application.run_until_stopped().await.map_err(Into::into)
                 }
                 Err(e) => Err(e),

@@ -6,13 +6,18 @@ use std::{net::TcpListener, sync::Arc};
 use actix_web::{dev::Server, web, HttpServer};
 use anyhow::Context;
 
-use crate::{app, config::Settings, db, http::fallback::KnownRoutes, jobs, state::AppState};
+use crate::{
+    app, config::Settings, db, http::fallback::KnownRoutes, jobs, metrics, state::AppState,
+};
 
 /// A bound, not yet running server.
 pub struct Application {
     pub port: u16,
     pub state: Arc<AppState>,
+    /// The port of `GET /metrics`, when `METRICS_PORT` is set.
+    pub metrics_port: Option<u16>,
     server: Server,
+    metrics: Option<Server>,
 }
 
 impl Application {
@@ -28,6 +33,13 @@ impl Application {
         let listener = TcpListener::bind((settings.host, settings.port))
             .with_context(|| format!("binding port {}", settings.port))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("binding metrics port {}", addr.1))?,
+            ),
+            None => None,
+        };
         let workers = settings.workers;
         let state = Arc::new(AppState::build(settings).await?);
         state.clock.spawn_refresher(state.db.clone());
@@ -42,6 +54,13 @@ impl Application {
         let data = web::Data::from(state.clone());
         let doc = web::Data::new(doc);
         let known = web::Data::new(known);
+        let (metrics, metrics_port) = match metrics_listener {
+            Some(l) => {
+                let port = l.local_addr()?.port();
+                (Some(metrics::scrape::serve(l, data.clone())?), Some(port))
+            }
+            None => (None, None),
+        };
         let server = HttpServer::new(move || app::build(data.clone(), doc.clone(), known.clone()))
             .workers(workers)
             .shutdown_timeout(30)
@@ -50,12 +69,23 @@ impl Application {
         Ok(Application {
             port,
             state,
+            metrics_port,
             server,
+            metrics,
         })
     }
 
     /// Serves until SIGTERM/SIGINT; in-flight requests get 30 s to finish.
+    /// The metrics server stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(metrics) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.handle();
+        let metrics = tokio::spawn(metrics);
+        let served = self.server.await;
+        handle.stop(true).await;
+        let _ = metrics.await;
+        served
     }
 }

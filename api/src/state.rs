@@ -20,6 +20,7 @@ use crate::{
         self, face::FaceAdapter, notify::NotifyAdapter, payout::PayoutAdapter,
         registry::RegistryAdapter,
     },
+    metrics::Metrics,
     secrets::{passwords::PasswordHasher, SecretHasher},
 };
 
@@ -47,6 +48,8 @@ pub struct AppState {
     pub face: FaceAdapter,
     /// Payout provider adapter.
     pub payout: PayoutAdapter,
+    /// This instance's operational metrics (`GET /metrics`).
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
             blind: settings.pii_keys.blind_index(),
             registry,
             face,
+            metrics: Metrics::new(),
             tokens: TokenIssuer::new(&settings),
             secrets: SecretHasher::new(settings.token_hash_key.clone()),
             passwords: PasswordHasher::new(settings.password_hash_concurrency),

@@ -16,6 +16,7 @@ mod hardening;
 mod idempotency;
 mod incentives;
 mod ledger;
+mod metrics;
 mod otp;
 mod outbox;
 mod partners;

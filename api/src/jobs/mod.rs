@@ -70,8 +70,18 @@ impl Job {
         }
     }
 
-    /// Runs the job once and reports what it did.
+    /// Runs the job once and reports what it did; counted in the metrics.
     pub async fn run(self, state: &AppState) -> anyhow::Result<Value> {
+        let started = std::time::Instant::now();
+        let result = self.run_once(state).await;
+        let ok = result.is_ok();
+        state
+            .metrics
+            .job_finished(self.name(), ok, started.elapsed());
+        result
+    }
+
+    async fn run_once(self, state: &AppState) -> anyhow::Result<Value> {
         let mut conn = state.db.get().await?;
         match self {
             Job::DeliverNotifications => {

@@ -1,0 +1,105 @@
+//! `GET /metrics`: the gauges of shared state are read at scrape time (pool
+//! status, outbox backlog), then every metric is rendered. It is served by a
+//! server of its own on `METRICS_HOST:METRICS_PORT`, so the public listener and
+//! its load balancer never expose it.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use chrono::{DateTime, Utc};
+use diesel::{
+    sql_types::{BigInt, Nullable, Timestamptz},
+    QueryableByName,
+};
+use diesel_async::RunQueryDsl;
+
+use crate::{jobs::Job, state::AppState};
+
+/// A scrape must answer even while the database does not.
+const DATABASE_READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The content type of the Prometheus text exposition format.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(QueryableByName)]
+struct Backlog {
+    #[diesel(sql_type = BigInt)]
+    queued: i64,
+    #[diesel(sql_type = BigInt)]
+    sending: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    oldest: Option<DateTime<Utc>>,
+}
+
+/// The undelivered notifications (read through the partial index of due rows).
+async fn outbox_backlog(state: &AppState) -> anyhow::Result<Backlog> {
+    let mut conn = state.db.get().await?;
+    let backlog = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE status = 'queued') AS queued, \
+                count(*) FILTER (WHERE status = 'sending') AS sending, \
+                min(created_at) AS oldest \
+           FROM notifications WHERE status IN ('queued', 'sending')",
+    )
+    .get_result(&mut conn)
+    .await?;
+    Ok(backlog)
+}
+
+/// Refreshes the gauges and renders every metric.
+pub async fn render(state: &AppState) -> String {
+    let m = &state.metrics;
+    // Before the scrape takes a connection of its own.
+    let pool = state.db.status();
+    m.pool_max.set(pool.max_size as i64);
+    m.pool_size.set(pool.size as i64);
+    m.pool_in_use
+        .set(pool.size.saturating_sub(pool.available) as i64);
+    m.pool_waiting.set(pool.waiting as i64);
+    m.update_job_lag(&Job::ALL.iter().map(|j| j.name()).collect::<Vec<_>>());
+    match tokio::time::timeout(DATABASE_READ_TIMEOUT, outbox_backlog(state)).await {
+        Ok(Ok(backlog)) => {
+            m.database_up.set(1);
+            m.outbox_backlog
+                .with_label_values(&["queued"])
+                .set(backlog.queued);
+            m.outbox_backlog
+                .with_label_values(&["sending"])
+                .set(backlog.sending);
+            let age = backlog.oldest.map_or(0.0, |oldest| {
+                (state.clock.now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            m.outbox_oldest_age.set(age);
+        }
+        failed => {
+            // The last figures stay; `database_up` says they are stale.
+            let error = match failed {
+                Ok(Err(e)) => format!("{e:#}"),
+                _ => "timed out".to_owned(),
+            };
+            tracing::warn!(%error, "metrics: reading the outbox backlog failed");
+            m.database_up.set(0);
+        }
+    }
+    m.render()
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(CONTENT_TYPE)
+        .body(render(&state).await)
+}
+
+/// The metrics server on its own listener: one worker, no signal handling of
+/// its own (it stops with the main server, see `server`).
+pub fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
+}

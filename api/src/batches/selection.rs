@@ -1,24 +1,17 @@
-//! Selection (DOMAIN.md §3): after a wave closes, a lottery anyone can
-//! reproduce picks its beneficiaries within the quota, never more than 2 per
-//! family card (counting every earlier wave), never a past beneficiary, and
-//! only applicants still eligible on the selection date.
+//! Selection (DOMAIN.md §3): after a wave closes, a reproducible lottery picks
+//! its beneficiaries within the quota, at most 2 per family card (every wave
+//! counted), never a past beneficiary, only applicants still eligible then.
 //!
 //! The order is SHA-256(seed ‖ application id bytes), ascending, with the seed
-//! published in the admin view. The whole run is one transaction: a crash
-//! leaves the wave untouched and selection can simply run again. Runs serialise
-//! on an advisory lock, so two waves selected at once cannot both fill a family
-//! card's last slot (the `(kk_index, kk_slot)` unique constraint would refuse it
-//! anyway).
+//! published in the admin view. The run is one transaction (a crash leaves the
+//! wave untouched) serialised on an advisory lock, so two waves selected at once
+//! cannot both fill a family card's last slot (`(kk_index, kk_slot)` is unique too).
 //!
-//! How it stays linear at a million applicants (`bench/` measures it):
-//! - one streaming read of every pending applicant with what the decision needs
-//!   (hash joins, no per-row probes), kept in 64 bytes each; the ranking and the
-//!   walk down it run in memory;
-//! - the outcome of an application is a heap-only update (no index covers
-//!   `status`): the applicants the walk reached are written by id, everyone else
-//!   (`quota_full`) by one statement;
-//! - cards, ledger credits and notifications go in a few set-based statements
-//!   per [`WRITE_CHUNK`] winners.
+//! Linear at a million applicants (`bench/` measures it): one streaming read of
+//! the pending applicants (hash joins, 64 bytes each), ranking and walk in
+//! memory; outcomes as heap-only updates (no index covers `status`), by id for
+//! those the walk reached and one statement for the rest (`quota_full`); cards,
+//! ledger credits and notifications set-based per [`WRITE_CHUNK`] winners.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;

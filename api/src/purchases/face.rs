@@ -67,7 +67,7 @@ fn closed(status: PurchaseStatus) -> Option<ApiError> {
 }
 
 /// Checks `image` against the purchase holder's enrolled face.
-pub async fn check(
+async fn check(
     deps: &FaceDeps<'_>,
     now: DateTime<Utc>,
     purchase: &Purchase,
@@ -164,7 +164,7 @@ pub async fn check(
 
 /// The purchase of `account_id` (participant route), or of `partner_id` (the
 /// venue's route: offline training only), or 404.
-pub async fn purchase_for(
+async fn purchase_for(
     conn: &mut AsyncPgConnection,
     purchase_id: Uuid,
     caller: FaceCaller,
@@ -192,6 +192,32 @@ pub async fn purchase_for(
 pub enum FaceCaller {
     Participant(Uuid),
     Partner(Uuid),
+}
+
+impl FaceCaller {
+    /// The source a check of this caller is recorded with.
+    fn source(self) -> FaceCheckSource {
+        match self {
+            FaceCaller::Participant(_) => FaceCheckSource::Participant,
+            FaceCaller::Partner(_) => FaceCheckSource::Partner,
+        }
+    }
+}
+
+/// A face check `caller` sends for `purchase_id`: the purchase must be theirs
+/// (404 otherwise; a platform's only for offline training), then [`check`].
+pub async fn check_for(
+    deps: &FaceDeps<'_>,
+    now: DateTime<Utc>,
+    purchase_id: Uuid,
+    caller: FaceCaller,
+    image: &[u8],
+) -> Result<FaceCheckResult, ApiError> {
+    let purchase = {
+        let mut conn = deps.pool.get().await?;
+        purchase_for(&mut conn, purchase_id, caller).await?
+    };
+    check(deps, now, &purchase, caller.source(), image).await
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::{
     completion, face, listing, redemption,
-    rules::FaceCheckSource,
     service::{self, BuyDeps},
     views::{
         CompletionRequest, FaceCheckResult, PartnerPurchase, PurchaseOtpRequest, PurchaseOtpSent,
@@ -303,25 +302,16 @@ pub async fn check_face(
 ) -> ApiResult<HttpResponse> {
     let image = ImageBody::<ONE_MIB>::from_bytes(&req, partner.body.to_vec())?;
     let now = state.clock.now();
-    let purchase = {
-        let mut conn = state.db.get().await?;
-        face::purchase_for(
-            &mut conn,
-            id.into_inner(),
-            face::FaceCaller::Partner(partner.partner_id),
-        )
-        .await?
-    };
     let deps = face::FaceDeps {
         pool: &state.db,
         face: &state.face,
         origin: &caller.origin,
     };
-    let result = face::check(
+    let result = face::check_for(
         &deps,
         now,
-        &purchase,
-        FaceCheckSource::Partner,
+        id.into_inner(),
+        face::FaceCaller::Partner(partner.partner_id),
         &image.bytes,
     )
     .await?;

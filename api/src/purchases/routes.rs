@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use super::{
     cancellation, face, listing, review,
-    rules::FaceCheckSource,
     views::{
         CancellationReceipt, CancellationRequest, FaceCheckResult, MyPurchase, ReviewRequest,
         ReviewView,
@@ -188,25 +187,16 @@ pub async fn check_face(
     image: ImageBody<ONE_MIB>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now();
-    let purchase = {
-        let mut conn = state.db.get().await?;
-        face::purchase_for(
-            &mut conn,
-            id.into_inner(),
-            face::FaceCaller::Participant(auth.0.account_id),
-        )
-        .await?
-    };
     let deps = face::FaceDeps {
         pool: &state.db,
         face: &state.face,
         origin: &caller.origin,
     };
-    let result = face::check(
+    let result = face::check_for(
         &deps,
         now,
-        &purchase,
-        FaceCheckSource::Participant,
+        id.into_inner(),
+        face::FaceCaller::Participant(auth.0.account_id),
         &image.bytes,
     )
     .await?;

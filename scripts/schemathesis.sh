@@ -26,7 +26,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 
 CALLERS=${CALLERS:-"anonymous participant admin partner"}
-MAX_EXAMPLES=${MAX_EXAMPLES:-100}
+# 50 examples per operation per caller keeps CI (on 2 cores, from a clean clone)
+# inside its 30 minutes: at 100 the whole run took 31.6 min, half of it here.
+MAX_EXAMPLES=${MAX_EXAMPLES:-50}
 SEED=${SEED:-20261201}
 PORT=${SCHEMATHESIS_PORT:-18215}
 # One schemathesis worker: CPython 3.11 before 3.11.8 (this machine has 3.11.7)

@@ -27,7 +27,7 @@ use crate::{
     http::{
         authenticate::authenticate, fallback, ip_limit::ip_limit, request_context::request_context,
     },
-    incentives, partners, purchases, registration, sandbox, service,
+    incentives, partners, purchases, registration, reports, sandbox, service,
     state::AppState,
 };
 
@@ -62,6 +62,7 @@ answers 404 there."
         (name = "catalogue", description = "Training courses: partners publish them, anyone searches them"),
         (name = "purchases", description = "Spending the card: a partner platform's purchase codes, purchases, redemptions, completions, venue face checks and views of its purchases; the participant's purchases, cancellation, face checks, review"),
         (name = "incentives", description = "Payout account, incentives, evaluation surveys, the payout provider's callbacks"),
+        (name = "help", description = "The report form: reaching the programme office, also without logging in, with attachments and a thread"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -110,6 +111,14 @@ impl Modify for SecuritySchemes {
                  secret rotation's grace period the previous secret is accepted too.",
             ),
         ];
+        components.add_security_scheme(
+            "report_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Report-Token",
+                "The `upload_token` answered by `POST /v1/reports`: lets an anonymous reporter attach \
+                 files to that report only, for 72 hours.",
+            ))),
+        );
         for (name, header, description) in partner {
             components.add_security_scheme(
                 name,
@@ -193,7 +202,17 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(purchases::partner_routes::complete)
         .service(purchases::partner_routes::check_face)
         .service(purchases::partner_routes::feed)
-        .service(purchases::partner_routes::read);
+        .service(purchases::partner_routes::read)
+        .service(reports::routes::create_report)
+        .service(reports::routes::upload_report_attachment)
+        .service(reports::routes::list_my_reports)
+        .service(reports::routes::get_my_report)
+        .service(reports::routes::post_my_report_message)
+        .service(reports::routes::list_reports)
+        .service(reports::routes::get_report)
+        .service(reports::routes::download_report_attachment)
+        .service(reports::routes::answer_report)
+        .service(reports::routes::transfer_nik);
     if sandbox {
         v1 = v1.service(
             scope::scope("/sandbox")
@@ -222,7 +241,7 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 12] = [
+const OPERATIONS: [&[contract::Operation]; 13] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
@@ -234,6 +253,7 @@ const OPERATIONS: [&[contract::Operation]; 12] = [
     purchases::routes::OPERATIONS,
     incentives::routes::OPERATIONS,
     purchases::partner_routes::OPERATIONS,
+    reports::routes::OPERATIONS,
     sandbox::routes::OPERATIONS,
 ];
 
@@ -302,6 +322,7 @@ fn cors(settings: &Settings) -> Cors {
             "x-partner-id",
             "x-timestamp",
             "x-signature",
+            "x-report-token",
         ])
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(3600);

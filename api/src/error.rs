@@ -140,6 +140,11 @@ error_codes! {
     PayoutInProgress => (409, "payout_in_progress", "A payment to this account is processing"),
     SurveyLocked => (409, "survey_locked", "The survey is not open yet"),
     SurveyCompleted => (409, "survey_completed", "The survey was already answered"),
+    // Help: the report form (API.md Help and jobs)
+    ReportClosed => (409, "report_closed", "The report is closed"),
+    AttachmentsLimit => (409, "attachments_limit", "The report has the most attachments allowed"),
+    DocumentsIncomplete => (409, "documents_incomplete", "The identity documents are not all attached"),
+    NoNikClaim => (409, "no_nik_claim", "The reporter's account has no refused claim to a NIK"),
     // Signed callers: partner platforms (API.md Conventions) and payout callbacks
     InvalidSignature => (401, "invalid_signature", "The signature is invalid"),
 }

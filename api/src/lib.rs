@@ -35,6 +35,7 @@ pub mod partners;
 pub mod purchases;
 pub mod ratelimit;
 pub mod registration;
+pub mod reports;
 pub mod retention;
 pub mod sandbox;
 pub mod secrets;

@@ -10,6 +10,7 @@
 //! | `account_tokens` | 24 hours after expiry | links live 1 h (reset) or 24 h (verification) |
 //! | `sessions`, `refresh_tokens` | 30 days after the session ended or expired | reuse detection ends with the session; a month for investigations |
 //! | `notifications` | 7 days after sent or failed for good | their bodies are scrubbed when they finish; the rows show delivery history |
+//! | `report_attachments` | 90 days after the report closed | KTP, KK and selfies: long enough for an appeal, no longer (the report and its thread stay) |
 //!
 //! Each table is purged in batches of [`BATCH`] rows, each batch its own short
 //! statement, picking rows with `FOR UPDATE SKIP LOCKED`: no purge holds a lock
@@ -49,6 +50,7 @@ pub struct Report {
     pub refresh_tokens: usize,
     pub sessions: usize,
     pub notifications: usize,
+    pub report_attachments: usize,
 }
 
 /// Deletes, batch by batch, the rows of `table` that `condition` (with `$1` the
@@ -139,6 +141,13 @@ pub async fn purge_expired_data(
             "notifications",
             "t.status IN ('sent', 'failed') AND t.created_at < $1",
             now - FINISHED_NOTIFICATIONS,
+        )
+        .await?,
+        report_attachments: purge(
+            conn,
+            "report_attachments",
+            "t.report_id IN (SELECT r.id FROM reports r WHERE r.closed_at < $1)",
+            now - crate::reports::rules::ATTACHMENT_RETENTION,
         )
         .await?,
     })

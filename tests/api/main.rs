@@ -25,4 +25,5 @@ mod purchase_races;
 mod purchases;
 mod ratelimit;
 mod registration;
+mod reports;
 mod vocabularies;

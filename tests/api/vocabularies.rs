@@ -25,6 +25,7 @@ use prakerja_api::{
         rules::{CancellationReason, Delivery, FaceCheckSource, PurchaseStatus},
     },
     registration::rules::{EducationLevel, EmploymentStatus, Occupation},
+    reports::rules::{AttachmentKind, AttachmentType, Author, Category, ReportStatus},
 };
 
 use crate::helpers::TestDb;
@@ -109,6 +110,11 @@ async fn vocabularies_match_the_check_constraints() {
         ("partners", "status", words!(PartnerStatus)),
         ("courses", "delivery", words!(Delivery)),
         ("courses", "level", words!(CourseLevel)),
+        ("reports", "category", words!(Category)),
+        ("reports", "status", words!(ReportStatus)),
+        ("report_messages", "author", words!(Author)),
+        ("report_attachments", "kind", words!(AttachmentKind)),
+        ("report_attachments", "content_type", words!(AttachmentType)),
     ];
     for (table, column, rust) in columns {
         let in_db: Vec<BTreeSet<String>> = checks

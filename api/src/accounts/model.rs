@@ -248,6 +248,8 @@ text_enum! {
         PasswordReset => "password_reset",
         Blocked => "blocked",
         RefreshTokenReused => "refresh_token_reused",
+        /// The office moved the account's NIK to its rightful owner (a report).
+        NikTransferred => "nik_transferred",
     }
 }
 

@@ -48,6 +48,11 @@ text_enum! {
         PartnerSecretRotated => "partner_secret_rotated",
         PartnerDisabled => "partner_disabled",
         PartnerEnabled => "partner_enabled",
+        /// The office moved this account's NIK to its rightful owner
+        /// (`reason`: the report's reference and the office's reason).
+        NikTransferredAway => "nik_transferred_away",
+        /// The office gave this account the NIK it claimed (`reason` as above).
+        NikTransferredIn => "nik_transferred_in",
     }
 }
 

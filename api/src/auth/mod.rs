@@ -127,3 +127,24 @@ impl FromRequest for Admin {
         }))
     }
 }
+
+/// A route open to anyone that also takes a bearer token (the report form):
+/// `None` without an `Authorization` header, the principal with a valid one,
+/// and the usual 401 for a token that is sent but invalid, expired or ended
+/// (a client that meant to be logged in learns it is not).
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthenticated(pub Option<Principal>);
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let sent = req.extensions().get::<AuthOutcome>().is_some();
+        std::future::ready(if sent {
+            outcome(req).map(|p| MaybeAuthenticated(Some(p)))
+        } else {
+            Ok(MaybeAuthenticated(None))
+        })
+    }
+}

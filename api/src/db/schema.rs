@@ -532,6 +532,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_sequences (year) {
+        year -> Int4,
+        last_number -> Int4,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Uuid,
+        year -> Int4,
+        number -> Int4,
+        reference -> Text,
+        account_id -> Nullable<Uuid>,
+        category -> Text,
+        status -> Text,
+        description_ciphertext -> Bytea,
+        contact_email_ciphertext -> Bytea,
+        upload_token_hash -> Bytea,
+        upload_token_expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    report_messages (id) {
+        id -> Uuid,
+        report_id -> Uuid,
+        author -> Text,
+        author_id -> Nullable<Uuid>,
+        body_ciphertext -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    report_attachments (id) {
+        id -> Uuid,
+        report_id -> Uuid,
+        kind -> Text,
+        content_type -> Text,
+        size_bytes -> Int4,
+        ciphertext -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    nik_claims (account_id) {
+        account_id -> Uuid,
+        nik_index -> Bytea,
+        claimed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
@@ -566,6 +623,10 @@ diesel::joinable!(purchases -> courses (course_id));
 diesel::joinable!(course_reviews -> purchases (purchase_id));
 diesel::joinable!(course_reviews -> courses (course_id));
 diesel::joinable!(course_reviews -> accounts (account_id));
+diesel::joinable!(reports -> accounts (account_id));
+diesel::joinable!(report_messages -> reports (report_id));
+diesel::joinable!(report_attachments -> reports (report_id));
+diesel::joinable!(nik_claims -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -608,4 +669,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     accepted_signatures,
     courses,
     course_reviews,
+    report_sequences,
+    reports,
+    report_messages,
+    report_attachments,
+    nik_claims,
 );

@@ -14,6 +14,6 @@ pub mod request_context;
 
 pub use caller::Caller;
 pub use client_ip::ClientIp;
-pub use image::{ImageBody, ImageKind};
+pub use image::{sniff_image, ImageBody, ImageKind};
 pub use json::JsonBody;
 pub use request_context::RequestId;

@@ -50,6 +50,9 @@ pub enum Message {
         provider: String,
         masked_account: String,
     },
+    /// The programme office answered a report (the answer itself is read in
+    /// the app or by the reference; the email carries no personal detail).
+    ReportReply { reference: String },
 }
 
 /// A rendered message, ready for the outbox.
@@ -75,6 +78,7 @@ impl Message {
             Message::PurchaseCancelled { .. } => "purchase_cancelled",
             Message::IncentivePaid { .. } => "incentive_paid",
             Message::PayoutAccountChanged { .. } => "payout_account_changed",
+            Message::ReportReply { .. } => "report_reply",
         }
     }
 
@@ -111,6 +115,7 @@ impl Message {
                 provider,
                 masked_account,
             } => json!({ "provider": provider, "masked_account": masked_account }),
+            Message::ReportReply { reference } => json!({ "reference": reference }),
         }
     }
 
@@ -202,6 +207,12 @@ impl Message {
                     provider.to_uppercase()
                 ),
             ),
+            Message::ReportReply { reference } => (
+                "Tanggapan Laporan Prakerja",
+                format!(
+                    "Laporan kamu {reference} mendapat tanggapan dari Manajemen Pelaksana Prakerja. Baca tanggapannya di menu Laporan pada aplikasi atau situs Prakerja."
+                ),
+            ),
         };
         Rendered {
             template: self.template(),
@@ -273,6 +284,9 @@ mod tests {
             Message::PayoutAccountChanged {
                 provider: "gopay".into(),
                 masked_account: "********7890".into(),
+            },
+            Message::ReportReply {
+                reference: "LAP-2026-000123".into(),
             },
         ];
         let mut out = String::new();

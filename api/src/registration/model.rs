@@ -3,15 +3,15 @@
 //! to another row or column does not decrypt.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{dsl::exists, prelude::*, select};
+use diesel::{dsl::exists, prelude::*, select, upsert::excluded};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::{
     crypto::{BlindIndex, PiiCipher},
     db::schema::{
-        accounts, aptitude_submissions, cards, face_enrollments, identities, ktp_photos, profiles,
-        questionnaires, statements,
+        accounts, aptitude_submissions, cards, face_enrollments, identities, ktp_photos,
+        nik_claims, profiles, questionnaires, statements,
     },
     error::ApiError,
     identity::{Gender, KkNumber, Nik},
@@ -201,4 +201,101 @@ pub async fn kk_other_beneficiaries(
         .count()
         .get_result(conn)
         .await
+}
+
+/// Moves a verified identity from the account holding it to `to` (a NIK
+/// transfer ordered by the programme office): re-sealed for its new account,
+/// and the old account's registration starts again (its profile, KTP photo,
+/// face, questionnaire, statement and aptitude test are deleted; a card it
+/// holds stays with it as the programme's record). Call it inside the
+/// transaction that audits the move. `None` when `from` has no identity.
+pub async fn transfer_identity(
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    blind: &BlindIndex,
+    from: Uuid,
+    to: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<()>, ApiError> {
+    let Some(identity) = load_identity(conn, pii, from).await? else {
+        return Ok(None);
+    };
+    diesel::delete(identities::table.find(from))
+        .execute(conn)
+        .await?;
+    let record = RegistryRecord {
+        full_name: identity.full_name,
+        gender: identity.gender,
+        birth_place: identity.birth_place,
+        date_of_birth: identity.birth_date,
+        address: identity.address,
+        province_code: identity.province_code,
+        regency_code: identity.regency_code,
+        kk_number: identity.kk,
+    };
+    insert_identity(conn, pii, blind, to, &identity.nik, &record, now).await?;
+    diesel::delete(profiles::table.find(from))
+        .execute(conn)
+        .await?;
+    diesel::delete(ktp_photos::table.find(from))
+        .execute(conn)
+        .await?;
+    diesel::delete(face_enrollments::table.find(from))
+        .execute(conn)
+        .await?;
+    diesel::delete(questionnaires::table.find(from))
+        .execute(conn)
+        .await?;
+    diesel::delete(statements::table.find(from))
+        .execute(conn)
+        .await?;
+    diesel::delete(aptitude_submissions::table.find(from))
+        .execute(conn)
+        .await?;
+    Ok(Some(()))
+}
+
+/// Remembers the NIK an account was refused because another account holds
+/// it (the latest attempt replaces an earlier one).
+pub async fn record_nik_claim(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    nik_index: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(nik_claims::table)
+        .values((
+            nik_claims::account_id.eq(account_id),
+            nik_claims::nik_index.eq(nik_index),
+            nik_claims::claimed_at.eq(now),
+        ))
+        .on_conflict(nik_claims::account_id)
+        .do_update()
+        .set((
+            nik_claims::nik_index.eq(excluded(nik_claims::nik_index)),
+            nik_claims::claimed_at.eq(excluded(nik_claims::claimed_at)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The account's refused claim (the NIK's blind index), if any.
+pub async fn nik_claim(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> QueryResult<Option<Vec<u8>>> {
+    nik_claims::table
+        .find(account_id)
+        .select(nik_claims::nik_index)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn drop_nik_claim(conn: &mut AsyncPgConnection, account_id: Uuid) -> QueryResult<()> {
+    diesel::delete(nik_claims::table.find(account_id))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

@@ -121,19 +121,28 @@ async fn check_and_store_identity(
         )
     })?;
     let mut conn = db.get().await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
+    let stored = conn.transaction::<_, ApiError, _>(async |conn| {
         model::insert_identity(conn, deps.pii, deps.blind, who.account_id, &nik, &record, now)
             .await
             .map_err(|e| match db::unique_violation(&e) {
                 Some("identities_nik_index_key") => ApiError::new(ErrorCode::NikRegistered)
-                    .detail("This NIK is already registered to another account; recover that account with the forgotten-password flow."),
+                    .detail("This NIK is already registered to another account: recover that account with the forgotten-password flow, or, if it is not yours, send a report (category nik_registered_by_someone_else) with your documents."),
                 Some("identities_pkey") => already_verified(),
                 _ => e.into(),
             })?;
         audit::record(conn, now, &caller.origin, Event::own(who.account_id, Action::IdentityVerified)).await?;
         Ok(())
     })
-    .await?;
+    .await;
+    if let Err(e) = stored {
+        if e.code() == ErrorCode::NikRegistered {
+            // The registry confirmed this person's KK and date of birth, yet
+            // another account holds the NIK: the claim a report's
+            // `nik-transfer` acts on once the office has seen the documents.
+            model::record_nik_claim(&mut conn, who.account_id, &deps.blind.nik(&nik), now).await?;
+        }
+        return Err(e);
+    }
     let identity = model::load_identity(&mut conn, deps.pii, who.account_id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("identity vanished after insert")))?;

@@ -828,6 +828,18 @@ async fn a_failed_installment_gets_a_new_attempt_after_the_account_is_fixed() {
     assert_eq!(first["attempts"][0]["status"], "failed");
     assert_eq!(first["attempts"][1]["status"], "completed");
     assert_eq!(view["payout_account"]["masked_account"], "******7890");
+    // The account's own admin page carries the same view.
+    let account: Value = app
+        .get(
+            &format!("/v1/admin/accounts/{}", p.account_id),
+            Some(&admin.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account["id"].as_str(), Some(p.account_id.as_str()));
+    assert_eq!(account["incentives"], view);
     assert_paid_once(&app).await;
 }
 

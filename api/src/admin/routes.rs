@@ -4,7 +4,7 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use uuid::Uuid;
 
-use super::service::{self, AccountFilter, Change, FraudFlagBody, ReasonBody};
+use super::service::{self, AccountFilter, AdminAccount, Change, FraudFlagBody, ReasonBody};
 use crate::{
     accounts::views::Me,
     audit::{self, AuditEventView, AuditFilter},
@@ -66,7 +66,9 @@ pub async fn list_accounts(
 
 /// One account
 ///
-/// One account with its flags, registration and beneficiary summary.
+/// One account with its flags, registration and beneficiary summary, and
+/// `incentives`: every incentive with its payout attempts and the payout
+/// account (masked), as `GET /v1/admin/accounts/{id}/incentives` answers.
 ///
 /// 404 `not_found` for an unknown id.
 #[utoipa::path(
@@ -74,7 +76,7 @@ pub async fn list_accounts(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     responses(
-        (status = 200, body = Me),
+        (status = 200, body = AdminAccount),
     )
 )]
 #[get("/admin/accounts/{id}")]

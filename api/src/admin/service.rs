@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -21,6 +21,7 @@ use crate::{
     db::schema::accounts,
     error::{ApiError, ErrorCode},
     http::Caller,
+    incentives::views::AdminIncentives,
     pagination::{self, Cursor, Page, PageRequest},
 };
 
@@ -107,10 +108,29 @@ pub async fn list(
     })
 }
 
+/// What the office sees of one account: the participant's own view, plus
+/// its incentives with every payout attempt and the payout account (masked),
+/// to answer "where is my money?" from one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminAccount {
+    #[serde(flatten)]
+    pub account: Me,
+    pub incentives: AdminIncentives,
+}
+
 /// One account.
-pub async fn get(conn: &mut AsyncPgConnection, pii: &PiiCipher, id: Uuid) -> Result<Me, ApiError> {
+pub async fn get(
+    conn: &mut AsyncPgConnection,
+    pii: &PiiCipher,
+    id: Uuid,
+) -> Result<AdminAccount, ApiError> {
     let account = model::find(conn, id).await?.ok_or_else(not_found)?;
-    account_view(conn, pii, &account).await
+    let account = account_view(conn, pii, &account).await?;
+    let incentives = crate::incentives::listing::account_incentives(conn, pii, id).await?;
+    Ok(AdminAccount {
+        account,
+        incentives,
+    })
 }
 
 /// An admin change to an account.

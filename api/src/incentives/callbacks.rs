@@ -6,28 +6,34 @@
 //! Unlike partner requests a signature may be presented again: the provider
 //! repeats callbacks, and each repeat is verified, answered 200 and
 //! deduplicated by `event_id` (the event row and its effect commit together,
-//! so two copies arriving at once apply once). The signature scheme differs
-//! from the partners' (no method or path, no body hash), so it has its own
-//! small check here, comparing in constant time.
+//! so two copies arriving at once apply once). The signed bytes differ
+//! from the partners' (no method or path, no body hash); the window, the
+//! signature's form and the constant-time check are the partners' functions.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use uuid::Uuid;
 
 use super::{
     settle::{self, Outcome, Settled},
     views::{CallbackAck, CallbackStatus, DisbursementCallback},
 };
-use crate::db::schema::payout_callbacks;
+use crate::{db::schema::payout_callbacks, partners::signature};
 
-/// How far a callback's timestamp may be from real time, in seconds.
-pub const CALLBACK_WINDOW_SECS: i64 = 300;
+/// The bytes the provider signs: `{X-Callback-Timestamp}.{raw body}`.
+fn callback_payload(timestamp: &str, body: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(timestamp.len() + 1 + body.len());
+    payload.extend_from_slice(timestamp.as_bytes());
+    payload.push(b'.');
+    payload.extend_from_slice(body);
+    payload
+}
 
 /// Whether `signature` (hex) signs `{timestamp}.{body}` with `secret`, and
-/// `timestamp` (unix seconds) is within 300 s of `real_now`.
+/// `timestamp` (unix seconds) is within 300 s of `real_now`. The timestamp
+/// window, the signature's form and the constant-time comparison are the
+/// partners' (`partners::signature`): only the signed bytes differ.
 pub fn verify_callback(
     secret: &[u8],
     timestamp: &str,
@@ -35,30 +41,18 @@ pub fn verify_callback(
     body: &[u8],
     real_now: DateTime<Utc>,
 ) -> bool {
-    let Ok(ts) = timestamp.trim().parse::<i64>() else {
+    let timestamp = timestamp.trim();
+    let Some(given) = signature::parse_signature(signature.trim()) else {
         return false;
     };
-    if (real_now.timestamp() - ts).abs() > CALLBACK_WINDOW_SECS {
-        return false;
-    }
-    let Ok(given) = hex::decode(signature.trim()) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.trim().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    // `verify_slice` compares in constant time.
-    mac.verify_slice(&given).is_ok()
+    signature::check_timestamp(timestamp, real_now).is_ok()
+        && signature::verify(secret, &callback_payload(timestamp, body), &given)
 }
 
 /// The signature of `{timestamp}.{body}` (for the sandbox and tests).
 pub fn sign_callback(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    let payload = callback_payload(&timestamp.to_string(), body);
+    hex::encode(signature::sign(secret, &payload))
 }
 
 /// Records a verified callback once and applies it.

@@ -41,7 +41,9 @@ partner platforms and the programme office.\n\n\
 Conventions: JSON, snake_case; timestamps RFC 3339; calendar dates `YYYY-MM-DD` in Asia/Jakarta; money in \
 integer rupiah in fields ending `_idr`. Errors are `application/problem+json` with a stable `code`; clients \
 decide by `code`, not status. Lists take `limit` (1-100, default 20) and `cursor` and answer \
-`{data, next_cursor}`. Every response carries `X-Request-Id`. Unknown JSON fields are refused (400). \
+`{data, next_cursor}`. Every response carries `X-Request-Id`. Unknown JSON fields are refused (400), and so is a string holding U+0000 in any \
+field, or a control character (line break, tab, escape) in a name or address field (those with the \
+single-line `pattern`): 400 `invalid_request` naming the field. \
 Rate-limited answers are 429 with `Retry-After` (seconds). Every route except `/health` and `/ready` \
 has a per-IP limit of `RATE_LIMIT_IP_PER_MINUTE` requests a minute (300 by default) per client address \
 and route pattern (a fixed one-minute window); the client address comes from `X-Forwarded-For` only \

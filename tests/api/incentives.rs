@@ -130,7 +130,7 @@ fn statuses(list: &[Value]) -> Vec<String> {
 }
 
 /// Sends a signed callback (`at`: the X-Callback-Timestamp).
-async fn callback(app: &TestApp, body: &Value, secret: &str, at: i64) -> reqwest::Response {
+pub async fn callback(app: &TestApp, body: &Value, secret: &str, at: i64) -> reqwest::Response {
     let raw = serde_json::to_vec(body).unwrap();
     let signature = prakerja_api::incentives::callbacks::sign_callback(secret.as_bytes(), at, &raw);
     app.client

@@ -13,6 +13,7 @@ mod catalogue;
 mod contract;
 mod foundation;
 mod hardening;
+mod hostile_text;
 mod idempotency;
 mod incentives;
 mod ledger;

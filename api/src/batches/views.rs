@@ -93,8 +93,14 @@ impl SchemeBody {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBatch {
-    #[schema(example = "Gelombang 71", min_length = 1, max_length = 200)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Gelombang 71",
+        min_length = 1,
+        max_length = 200
+    )]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub name: String,
     /// When applications open (RFC 3339).
     #[schema(example = "2026-07-01T00:00:00+07:00")]
@@ -136,8 +142,13 @@ fn province_codes_schema() -> utoipa::openapi::schema::Array {
 #[schema(example = json!({"quota": 60000, "province_codes": ["31", "32"], "scheme": {"training_idr": 1000000}}))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBatch {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        min_length = 1,
+        max_length = 200
+    )]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[serde(default, deserialize_with = "crate::http::text::optional_single_line")]
     pub name: Option<String>,
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,

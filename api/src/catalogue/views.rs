@@ -20,11 +20,9 @@ fn no_control_chars(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn single_line(value: &str) -> Result<(), ValidationError> {
-    if value.chars().any(char::is_control) {
-        return Err(ValidationError::new("control")
-            .with_message("must be one line without control characters".into()));
-    }
+/// Control characters are refused while the body is parsed
+/// (`http::text::single_line`, 400); a name of blanks only is refused here.
+fn not_blank(value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
         return Err(ValidationError::new("blank").with_message("must not be blank".into()));
     }
@@ -51,8 +49,10 @@ pub struct CourseBody {
     #[schema(min_length = 3, max_length = 200)]
     #[validate(
         length(min = 3, max = 200, message = "must be 3 to 200 characters"),
-        custom(function = "single_line")
+        custom(function = "not_blank")
     )]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub title: String,
     #[schema(min_length = 1, max_length = 5000)]
     #[validate(
@@ -63,8 +63,10 @@ pub struct CourseBody {
     #[schema(min_length = 1, max_length = 100)]
     #[validate(
         length(min = 1, max = 100, message = "must be 1 to 100 characters"),
-        custom(function = "single_line")
+        custom(function = "not_blank")
     )]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub category: String,
     pub delivery: Delivery,
     /// Integer rupiah, 1 to 100,000,000 (far above any card's balance: a larger
@@ -81,16 +83,19 @@ pub struct CourseBody {
     #[schema(min_length = 1, max_length = 200)]
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
-        custom(function = "single_line")
+        custom(function = "not_blank")
     )]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub institution: String,
     /// The venue: required for `offline`, absent (or null) for online training.
     #[schema(min_length = 1, max_length = 300)]
     #[validate(
         length(min = 1, max = 300, message = "must be 1 to 300 characters"),
-        custom(function = "single_line")
+        custom(function = "not_blank")
     )]
-    #[serde(default)]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
+    #[serde(default, deserialize_with = "crate::http::text::optional_single_line")]
     pub location: Option<String>,
 }
 

@@ -11,6 +11,7 @@ pub mod ip_limit;
 pub mod json;
 pub mod query;
 pub mod request_context;
+pub mod text;
 
 pub use caller::Caller;
 pub use client_ip::ClientIp;

@@ -13,8 +13,14 @@ use super::model::{Partner, PartnerStatus};
 #[serde(deny_unknown_fields)]
 pub struct NewPartner {
     /// The platform's name as participants know it.
-    #[schema(example = "Kelas Pintar Nusantara", min_length = 1, max_length = 200)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "Kelas Pintar Nusantara",
+        min_length = 1,
+        max_length = 200
+    )]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub name: String,
 }
 

@@ -54,8 +54,14 @@ pub struct IdentityView {
 #[serde(deny_unknown_fields)]
 pub struct ProfileBody {
     /// Must equal the KTP address exactly (punctuation included; no RT/RW or village added).
-    #[schema(example = "JL. PERCOBAAN NO. 0001", min_length = 1, max_length = 500)]
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "JL. PERCOBAAN NO. 0001",
+        min_length = 1,
+        max_length = 500
+    )]
     #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
+    #[serde(deserialize_with = "crate::http::text::single_line")]
     pub address: String,
     #[schema(example = "31", pattern = "^[0-9]{2}$")]
     pub domicile_province_code: String,

@@ -276,7 +276,7 @@ async fn uploads_need_the_report_s_token_or_its_owner() {
         png(200),
     )
     .await;
-    assert_problem(res, 400, "token_invalid").await;
+    assert_problem(res, 401, "unauthenticated").await;
     let res = app
         .client
         .post(app.url(&format!("/v1/reports/{id}/attachments?kind=other")))
@@ -332,7 +332,7 @@ async fn uploads_need_the_report_s_token_or_its_owner() {
     // The token works for 72 hours.
     app.set_clock(at("2026-12-05T03:01:00Z")).await;
     let res = upload(&app, id, "other", By::Token(token), "image/png", png(200)).await;
-    assert_problem(res, 400, "token_invalid").await;
+    assert_problem(res, 401, "unauthenticated").await;
     let res = upload(
         &app,
         id,

@@ -29,7 +29,7 @@ pub const OPERATIONS: &[Operation] = {
         Operation::new("create_report", &[CaptchaFailed, CaptchaUnavailable]),
         Operation::new(
             "upload_report_attachment",
-            &[TokenInvalid, ReportClosed, AttachmentsLimit],
+            &[ReportClosed, AttachmentsLimit],
         ),
         Operation::new("list_my_reports", &[]).participant_only(),
         Operation::new("get_my_report", &[]).participant_only(),
@@ -152,8 +152,9 @@ impl FromRequest for AttachmentBody {
 /// The raw bytes of a JPEG, PNG or PDF (at most 2 MiB; the format is read
 /// from the bytes, 415 otherwise), with `kind` saying what it shows. Send
 /// either the reporter's bearer token or `X-Report-Token` with the report's
-/// `upload_token` (400 `token_invalid` when it is wrong or expired); another
-/// account's report is 404 `not_found`. At most 10 per report (409
+/// `upload_token` (401 `unauthenticated` when it is wrong or expired, or
+/// when neither is sent); another account's report is 404 `not_found`.
+/// At most 10 per report (409
 /// `attachments_limit`); a resolved or rejected report takes none (409
 /// `report_closed`). Stored sealed; only the programme office can download
 /// them. Restoring access needs the four identity documents: `ktp_photo`,

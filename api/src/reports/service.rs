@@ -188,7 +188,7 @@ fn may_upload(deps: Deps<'_>, report: &ReportRow, who: &Uploader<'_>) -> Result<
             if valid {
                 Ok(())
             } else {
-                Err(ApiError::new(ErrorCode::TokenInvalid).detail(
+                Err(ApiError::new(ErrorCode::Unauthenticated).detail(
                     "The upload token is wrong for this report or has expired; log in to attach files to your own report.",
                 ))
             }

@@ -568,3 +568,59 @@ async fn a_verified_phone_can_be_changed_by_a_beneficiary_of_this_year() {
         .await;
     assert_problem(res, 403, "phone_change_not_allowed").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_application_racing_selection_is_decided_or_refused_never_left_pending() {
+    // Issue 14 item 7: selection locks the wave and reads its applicants; an
+    // application checked as "open" just before that must not slip in after
+    // the read and stay pending for ever (the one-pending rule would then
+    // keep its owner out of every later wave).
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let person = registered(&app, "late", 4, 4, "1991-03-03").await;
+    let (batch, _) = open_wave(&app, &admin, 10).await;
+    // A selection's transaction holds the wave's row, as `run` does before it
+    // reads the applicants, and finishes while the application is in flight.
+    let mut selection = app.db.conn().await;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("BEGIN"), &mut selection)
+        .await
+        .unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "SELECT 1 FROM batches WHERE id = '{batch}' FOR UPDATE"
+        )),
+        &mut selection,
+    )
+    .await
+    .unwrap();
+    let application = {
+        let app = &app;
+        let (person, batch) = (person.clone(), batch.clone());
+        async move { app.apply(&person, &batch).await }
+    };
+    let finish_selection = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "UPDATE batches SET selection_state = 'done', seed = '\\x00'::bytea, selected_at = now() WHERE id = '{batch}'"
+            )),
+            &mut selection,
+        )
+        .await
+        .unwrap();
+        diesel_async::RunQueryDsl::execute(diesel::sql_query("COMMIT"), &mut selection)
+            .await
+            .unwrap();
+    };
+    let (res, ()) = tokio::join!(application, finish_selection);
+    assert_problem(res, 409, "batch_closed").await;
+    let pending = count(
+        &mut app.db.conn().await,
+        &format!("SELECT count(*) AS n FROM applications WHERE batch_id = '{batch}'"),
+    )
+    .await;
+    assert_eq!(pending, 0, "nothing was written after the wave was decided");
+    // The person is free to join the next wave.
+    let (next, _) = open_wave(&app, &admin, 10).await;
+    assert_eq!(app.apply(&person, &next).await.status(), 201);
+}

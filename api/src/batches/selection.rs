@@ -210,7 +210,7 @@ pub async fn run(
             .map_err(|e| {
                 if lock_busy(&e) {
                     ApiError::new(ErrorCode::SelectionInProgress)
-                        .detail("Selection of this wave is running.")
+                        .detail("Selection of this wave is running, or its last applications are still being written; try again in a moment.")
                 } else {
                     e.into()
                 }

@@ -270,9 +270,16 @@ pub async fn apply(
     }
     let id = Uuid::new_v4();
     // One statement for both rows: the pending row copies the application's
-    // account and wave, and either unique key refusing it undoes both.
-    diesel::sql_query(
-        "WITH a AS (INSERT INTO applications (id, batch_id, account_id, created_at) VALUES ($1, $2, $3, $4) \
+    // account and wave, and either unique key refusing it undoes both. It
+    // inserts only while the wave is open and unselected, holding the wave's
+    // row in share mode: selection locks that row for update before it reads
+    // the applicants, so an application either commits before selection reads
+    // (and is decided) or waits for selection to finish and finds the wave
+    // done (409 batch_closed). None is left pending for ever.
+    let inserted = diesel::sql_query(
+        "WITH b AS (SELECT id FROM batches WHERE id = $2 AND opens_at <= $4 AND closes_at > $4 \
+                    AND selection_state <> 'done' FOR SHARE), \
+              a AS (INSERT INTO applications (id, batch_id, account_id, created_at) SELECT $1, b.id, $3, $4 FROM b \
                     RETURNING id, account_id, batch_id) \
          INSERT INTO pending_applications (application_id, account_id, batch_id) SELECT id, account_id, batch_id FROM a",
     )
@@ -291,6 +298,10 @@ pub async fn apply(
         }
         _ => e.into(),
     })?;
+    if inserted == 0 {
+        return Err(ApiError::new(ErrorCode::BatchClosed)
+            .detail("This wave closed for applications while yours was being sent."));
+    }
     Ok(ApplicationView {
         id,
         batch_id,

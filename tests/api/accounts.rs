@@ -875,6 +875,15 @@ async fn phone_is_verified_by_sms_code_and_a_verified_number_cannot_be_replaced_
     assert_eq!(res.status(), 202);
     let challenge: Value = res.json().await.unwrap();
     assert_eq!(challenge["destination"], "+62812****7890");
+    // The challenge keeps the number sealed; only its masked form is in clear.
+    let clear = crate::helpers::count(
+        &mut app.db.conn().await,
+        "SELECT count(*) AS n FROM otp_challenges WHERE (purpose = 'phone' AND destination <> '+62812****7890') \
+         OR position(convert_to('81234567890', 'UTF8') in destination_ciphertext) > 0 \
+         OR destination LIKE '%@%' AND destination NOT LIKE '_***@%'",
+    )
+    .await;
+    assert_eq!(clear, 0);
     let code = app.last_message_data("+6281234567890", "phone_otp").await["code"].clone();
     let res = app
         .post(

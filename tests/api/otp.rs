@@ -7,6 +7,7 @@ use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use prakerja_api::{
     audit::Origin,
+    crypto::PiiKeys,
     error::{ApiError, ErrorCode},
     notifications::Channel,
     otp::{self, ChallengeState, CodeMessage, Guess, IssuedCode, Purpose, Scope, Verdict},
@@ -68,7 +69,7 @@ async fn issue(
     now: DateTime<Utc>,
     request: otp::Issue<'_>,
 ) -> Result<IssuedCode, ApiError> {
-    otp::issue(conn, secrets, now, request).await
+    otp::issue(conn, secrets, &PiiKeys::sandbox().cipher(), now, request).await
 }
 
 /// The newest code sent with `template` (read from the outbox, as the sandbox
@@ -285,6 +286,7 @@ async fn a_purchase_code_goes_by_email_and_sms_and_names_what_it_pays_for() {
     let login_like = otp::resend(
         &mut conn,
         secrets,
+        &PiiKeys::sandbox().cipher(),
         now,
         Uuid::new_v4(),
         Purpose::Purchase,

@@ -551,4 +551,31 @@ async fn production_blanks_codes_once_a_message_is_delivered() {
         !row.body.contains("123456"),
         "the code does not stay in the database"
     );
+    assert_eq!(
+        row.recipient, "b***@example.com",
+        "only the masked address stays"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn production_blanks_a_message_that_failed_for_good() {
+    let gateway = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&gateway)
+        .await;
+    let app = spawn_production(&gateway.uri()).await;
+    let id = enqueue_committed(&app, Channel::Sms, "+6281234567890", otp("654321")).await;
+    let mut conn = app.db.conn().await;
+    diesel::update(notifications::table.find(id))
+        .set(notifications::attempts.eq(outbox::MAX_ATTEMPTS - 1))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let report = Job::DeliverNotifications.run(&app.state).await.unwrap();
+    assert_eq!(report["failed"], 1);
+    let row = stored(&mut conn, id).await;
+    assert_eq!(row.status, "failed");
+    assert_eq!((row.body.as_str(), &row.data), ("", &json!({})));
+    assert_eq!(row.recipient, "+62812****7890");
 }

@@ -143,6 +143,7 @@ pub async fn login(
     let issued = otp::issue(
         &mut conn,
         deps.secrets,
+        deps.pii,
         now,
         otp::Issue {
             account_id: account.id,
@@ -208,6 +209,15 @@ pub async fn resend_login(
     let now = deps.clock.now();
     let per_minute = deps.settings.rate_limit_ip_per_minute;
     ratelimit::per_ip(conn, "login", caller.ip, per_minute, now).await?;
-    let issued = otp::resend(conn, deps.secrets, now, challenge_id, Purpose::Login, None).await?;
+    let issued = otp::resend(
+        conn,
+        deps.secrets,
+        deps.pii,
+        now,
+        challenge_id,
+        Purpose::Login,
+        None,
+    )
+    .await?;
     Ok(issued.into())
 }

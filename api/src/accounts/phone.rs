@@ -53,6 +53,7 @@ pub async fn start_phone_change(
     let issued = otp::issue(
         conn,
         deps.secrets,
+        deps.pii,
         now,
         otp::Issue {
             account_id: account.id,
@@ -91,7 +92,7 @@ pub async fn verify_phone(
                     if let Err(refused) = change_allowed(conn, deps, &account).await? {
                         return Ok(Err(refused.into()));
                     }
-                    let number = &challenge.destination;
+                    let number = &challenge.open_destination(deps.pii)?;
                     let sealed = deps.pii.encrypt_str(number, &model::phone_aad(account.id));
                     let index = deps.blind.compute("phone", number);
                     model::set_verified_phone(conn, account.id, &sealed, &index, now).await?;
@@ -102,7 +103,7 @@ pub async fn verify_phone(
                         Event::own(account.id, Action::PhoneChanged),
                     )
                     .await?;
-                    Ok(Ok(challenge.destination))
+                    Ok(Ok(number.clone()))
                 }
             }
         })

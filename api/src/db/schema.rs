@@ -106,6 +106,7 @@ diesel::table! {
         scope_key -> Text,
         budget_key -> Text,
         context -> Nullable<Jsonb>,
+        destination_ciphertext -> Nullable<Bytea>,
     }
 }
 

@@ -191,8 +191,10 @@ pub struct DeliveryReport {
 
 /// Delivers every due message, batch by batch, until none is due (or a bound is hit).
 ///
-/// `scrub` blanks the body and data of a sent message (production), so codes and
-/// tokens do not stay in the database after they are delivered.
+/// `scrub` (production) blanks the body and data of every finished message,
+/// sent or failed for good, and masks its recipient ([`scrub_finished`]), so
+/// codes, tokens and addresses do not stay in the database after delivery
+/// needs them.
 pub async fn deliver_due(
     conn: &mut AsyncPgConnection,
     adapter: &NotifyAdapter,
@@ -226,13 +228,16 @@ pub async fn deliver_due(
             };
             match adapter.send(&outgoing).await {
                 Ok(()) => {
-                    mark_sent(conn, n.id, now(), scrub).await?;
+                    mark_sent(conn, &n, now(), scrub).await?;
                     report.sent += 1;
                 }
                 Err(e) => {
                     let give_up = n.attempts >= MAX_ATTEMPTS;
                     tracing::warn!(notification_id = %n.id, attempts = n.attempts, give_up, error = %e, "notification not delivered");
                     mark_attempt_failed(conn, &n, now(), &e.to_string(), give_up).await?;
+                    if give_up && scrub {
+                        scrub_finished(conn, &n).await?;
+                    }
                     if give_up {
                         report.failed += 1;
                     } else {
@@ -247,33 +252,43 @@ pub async fn deliver_due(
 
 async fn mark_sent(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    n: &Notification,
     now: DateTime<Utc>,
     scrub: bool,
 ) -> QueryResult<()> {
-    let target = notifications::table.find(id);
+    let target = notifications::table.find(n.id);
+    diesel::update(target)
+        .set((
+            notifications::status.eq(NotificationStatus::Sent),
+            notifications::sent_at.eq(now),
+            notifications::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
     if scrub {
-        diesel::update(target)
-            .set((
-                notifications::status.eq(NotificationStatus::Sent),
-                notifications::sent_at.eq(now),
-                notifications::locked_until.eq(None::<DateTime<Utc>>),
-                notifications::body.eq(""),
-                notifications::data.eq(serde_json::json!({})),
-            ))
-            .execute(conn)
-            .await?;
-    } else {
-        diesel::update(target)
-            .set((
-                notifications::status.eq(NotificationStatus::Sent),
-                notifications::sent_at.eq(now),
-                notifications::locked_until.eq(None::<DateTime<Utc>>),
-            ))
-            .execute(conn)
-            .await?;
+        scrub_finished(conn, n).await?;
     }
     Ok(())
+}
+
+/// Blanks what a finished message no longer needs (production): its body and
+/// data (codes, tokens, card numbers) go, and the recipient is kept masked
+/// (`b***@example.com`, `+62812****7890`), enough to read its delivery history.
+/// The sandbox keeps them: its inbox is how app developers read their codes,
+/// and a sandbox holds no real person's data.
+async fn scrub_finished(conn: &mut AsyncPgConnection, n: &Notification) -> QueryResult<()> {
+    let finished = notifications::table.find(n.id).filter(
+        notifications::status.eq_any([NotificationStatus::Sent, NotificationStatus::Failed]),
+    );
+    diesel::update(finished)
+        .set((
+            notifications::recipient.eq(n.channel.mask(&n.recipient)),
+            notifications::body.eq(""),
+            notifications::data.eq(serde_json::json!({})),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Records a failed attempt, unless another worker took the message over

@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::rules::{ChallengeState, Purpose};
-use crate::db::schema::otp_challenges;
+use crate::{crypto::PiiCipher, db::schema::otp_challenges, error::ApiError};
 
 /// A challenge row. The code is kept only as a keyed hash.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -17,8 +17,13 @@ pub struct Challenge {
     pub account_id: Uuid,
     pub purpose: Purpose,
     pub code_hash: Vec<u8>,
-    /// Where the code went: the email (login, purchase), the new number (phone).
+    /// Where the code went, masked (`b***@example.com`, `+62812****7890`):
+    /// all that is kept in clear.
     pub destination: String,
+    /// The destination itself (the email for login and purchase, the new
+    /// number for a phone change), sealed with the PII cipher; see
+    /// [`Challenge::open_destination`].
+    pub destination_ciphertext: Option<Vec<u8>>,
     pub expires_at: DateTime<Utc>,
     pub failed_attempts: i32,
     pub resends: i32,
@@ -33,6 +38,24 @@ pub struct Challenge {
     pub context: Option<serde_json::Value>,
 }
 
+/// Associated data of a challenge's sealed destination.
+pub fn destination_aad(id: Uuid) -> Vec<u8> {
+    format!("otp_challenges.destination:{id}").into_bytes()
+}
+
+impl Challenge {
+    /// The destination in full. A row written before destinations were sealed
+    /// (it lives minutes) still holds it in `destination`.
+    pub fn open_destination(&self, pii: &PiiCipher) -> Result<String, ApiError> {
+        match &self.destination_ciphertext {
+            Some(sealed) => pii
+                .decrypt_string(sealed, &destination_aad(self.id))
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("challenge {}: {e}", self.id))),
+            None => Ok(self.destination.clone()),
+        }
+    }
+}
+
 /// A new challenge.
 pub struct NewChallenge<'a> {
     pub id: Uuid,
@@ -41,7 +64,9 @@ pub struct NewChallenge<'a> {
     pub scope_key: &'a str,
     pub budget_key: &'a str,
     pub code_hash: &'a [u8],
-    pub destination: &'a str,
+    /// The destination masked, and sealed ([`destination_aad`]).
+    pub masked_destination: &'a str,
+    pub sealed_destination: Vec<u8>,
     pub context: Option<&'a serde_json::Value>,
     pub expires_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -100,7 +125,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewChallenge<'_>) -> Quer
             otp_challenges::scope_key.eq(new.scope_key),
             otp_challenges::budget_key.eq(new.budget_key),
             otp_challenges::code_hash.eq(new.code_hash),
-            otp_challenges::destination.eq(new.destination),
+            otp_challenges::destination.eq(new.masked_destination),
+            otp_challenges::destination_ciphertext.eq(new.sealed_destination),
             otp_challenges::context.eq(new.context),
             otp_challenges::expires_at.eq(new.expires_at),
             otp_challenges::created_at.eq(new.now),

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     audit::{self, Action, Event, Origin},
+    crypto::PiiCipher,
     error::{ApiError, ErrorCode},
     notifications::{self, Channel, Message},
     ratelimit::{self, Exceeded},
@@ -125,11 +126,11 @@ pub struct IssuedCode {
 }
 
 impl IssuedCode {
-    fn of(challenge: &Challenge, channel: Channel) -> IssuedCode {
+    fn of(challenge: &Challenge, destination: String) -> IssuedCode {
         IssuedCode {
             challenge_id: challenge.id,
-            masked_destination: channel.mask(&challenge.destination),
-            destination: challenge.destination.clone(),
+            masked_destination: challenge.destination.clone(),
+            destination,
             expires_at: challenge.expires_at,
         }
     }
@@ -217,6 +218,7 @@ async fn sms_slot(
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     secrets: &SecretHasher,
+    pii: &PiiCipher,
     now: DateTime<Utc>,
     request: Issue<'_>,
 ) -> Result<IssuedCode, ApiError> {
@@ -253,7 +255,8 @@ pub async fn issue(
                 scope_key: &scope_key,
                 budget_key: &budget_key,
                 code_hash: &code_hash(secrets, purpose, id, &code),
-                destination,
+                masked_destination: &channel.mask(destination),
+                sealed_destination: pii.encrypt_str(destination, &model::destination_aad(id)),
                 context: request.context.as_ref(),
                 expires_at: now + policy.ttl,
                 now,
@@ -267,7 +270,7 @@ pub async fn issue(
             }
             notifications::enqueue(conn, now, channel, recipient, &message).await?;
         }
-        Ok(IssuedCode::of(&challenge, channel))
+        Ok(IssuedCode::of(&challenge, destination.to_owned()))
     })
     .await
 }
@@ -279,6 +282,7 @@ pub async fn issue(
 pub async fn resend(
     conn: &mut AsyncPgConnection,
     secrets: &SecretHasher,
+    pii: &PiiCipher,
     now: DateTime<Utc>,
     challenge_id: Uuid,
     purpose: Purpose,
@@ -327,18 +331,19 @@ pub async fn resend(
         let updated = model::replace_code(conn, challenge_id, &hash, now + policy.ttl)
             .await?
             .ok_or_else(|| unknown(&policy))?;
+        let destination = updated.open_destination(pii)?;
         if policy.channel == Channel::Sms {
-            sms_slot(conn, secrets, &updated.destination, now).await?;
+            sms_slot(conn, secrets, &destination, now).await?;
         }
         notifications::enqueue(
             conn,
             now,
             policy.channel,
-            &updated.destination,
+            &destination,
             &message.with_code(code),
         )
         .await?;
-        Ok(IssuedCode::of(&updated, policy.channel))
+        Ok(IssuedCode::of(&updated, destination))
     })
     .await
 }

@@ -229,6 +229,7 @@ pub async fn request_code(
     let issued = otp::issue(
         conn,
         secrets,
+        pii,
         now,
         Issue {
             account_id: card.account_id,

@@ -27,4 +27,5 @@ mod purchases;
 mod ratelimit;
 mod registration;
 mod reports;
+mod two_instances;
 mod vocabularies;

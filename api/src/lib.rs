@@ -43,3 +43,6 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod telemetry;
+
+#[cfg(test)]
+mod fuzz;

@@ -181,3 +181,47 @@ async fn login_429s_are_counted() {
         Some(2.0)
     );
 }
+
+#[tokio::test]
+async fn unpaid_installments_are_gauged_by_state() {
+    let (app, metrics) = spawn(&[]).await;
+    let gauge = |state: &str| format!(r#"prakerja_disbursements{{state="{state}"}}"#);
+    let text = scrape(&app, &metrics).await;
+    assert_eq!(sample(&text, &gauge("scheduled")), Some(0.0));
+    // Rows as the schedule and disbursement write them (their account and card
+    // rows are beside the point here, so foreign keys are not enforced for
+    // this session).
+    let mut conn = app.db.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("SET session_replication_role = replica"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO incentives (id, account_id, card_id, kind, installment, amount_idr, due_on, status, paid_at, created_at, updated_at) \
+             SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'training', n, 600000, current_date, s, \
+                    CASE WHEN s = 'paid' THEN now() END, now(), now() \
+               FROM unnest(ARRAY['scheduled', 'scheduled', 'processing', 'failed', 'paid', 'awaiting_payout_account', 'scheduled']) \
+                    WITH ORDINALITY AS t(s, n)",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let text = scrape(&app, &metrics).await;
+    for (state, n) in [
+        ("scheduled", 3.0),
+        ("processing", 1.0),
+        ("failed", 1.0),
+        ("awaiting_payout_account", 1.0),
+    ] {
+        assert_eq!(sample(&text, &gauge(state)), Some(n), "{state}");
+    }
+    assert_eq!(
+        sample(&text, &gauge("paid")),
+        None,
+        "paid ones are not scanned"
+    );
+}

@@ -52,6 +52,7 @@ pub struct Metrics {
     pub(crate) pool_waiting: IntGauge,
     pub(crate) outbox_backlog: IntGaugeVec,
     pub(crate) outbox_oldest_age: Gauge,
+    pub(crate) disbursements: IntGaugeVec,
     pub(crate) database_up: IntGauge,
 }
 
@@ -138,6 +139,15 @@ impl Metrics {
                 "Age (service clock) of the oldest notification not yet delivered; 0 when none",
             )
             .expect("valid metric"),
+            disbursements: IntGaugeVec::new(
+                Opts::new(
+                    "disbursements",
+                    "Incentive installments not yet paid, by state (awaiting_payout_account, \
+                     scheduled, processing, failed); paid ones are in the ledger",
+                ),
+                &["state"],
+            )
+            .expect("valid metric"),
             database_up: IntGauge::new(
                 "database_up",
                 "1 when the scrape could read the database, 0 when it could not",
@@ -164,6 +174,7 @@ impl Metrics {
             Box::new(self.pool_waiting.clone()),
             Box::new(self.outbox_backlog.clone()),
             Box::new(self.outbox_oldest_age.clone()),
+            Box::new(self.disbursements.clone()),
             Box::new(self.database_up.clone()),
         ];
         for c in collectors {

@@ -1,5 +1,5 @@
 //! `GET /metrics`: the gauges of shared state are read at scrape time (pool
-//! status, outbox backlog), then every metric is rendered. It is served by a
+//! status, outbox backlog, unpaid installments), then every metric is rendered. It is served by a
 //! server of its own on `METRICS_HOST:METRICS_PORT`, so the public listener and
 //! its load balancer never expose it.
 
@@ -45,6 +45,35 @@ async fn outbox_backlog(state: &AppState) -> anyhow::Result<Backlog> {
     Ok(backlog)
 }
 
+#[derive(QueryableByName)]
+struct StateCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The incentive states still owed money are read through a partial index of
+/// the unpaid rows (paid ones, the great majority in time, are never scanned).
+const OWED_STATES: [&str; 4] = [
+    "awaiting_payout_account",
+    "scheduled",
+    "processing",
+    "failed",
+];
+
+/// The outbox backlog and the unpaid installments by state, on one connection.
+async fn shared_state(state: &AppState) -> anyhow::Result<(Backlog, Vec<StateCount>)> {
+    let backlog = outbox_backlog(state).await?;
+    let mut conn = state.db.get().await?;
+    let owed = diesel::sql_query(
+        "SELECT status, count(*) AS n FROM incentives WHERE status <> 'paid' GROUP BY status",
+    )
+    .load(&mut conn)
+    .await?;
+    Ok((backlog, owed))
+}
+
 /// Refreshes the gauges and renders every metric.
 pub async fn render(state: &AppState) -> String {
     let m = &state.metrics;
@@ -56,8 +85,12 @@ pub async fn render(state: &AppState) -> String {
         .set(pool.size.saturating_sub(pool.available) as i64);
     m.pool_waiting.set(pool.waiting as i64);
     m.update_job_lag(&Job::ALL.iter().map(|j| j.name()).collect::<Vec<_>>());
-    match tokio::time::timeout(DATABASE_READ_TIMEOUT, outbox_backlog(state)).await {
-        Ok(Ok(backlog)) => {
+    match tokio::time::timeout(DATABASE_READ_TIMEOUT, shared_state(state)).await {
+        Ok(Ok((backlog, owed))) => {
+            for name in OWED_STATES {
+                let n = owed.iter().find(|c| c.status == name).map_or(0, |c| c.n);
+                m.disbursements.with_label_values(&[name]).set(n);
+            }
             m.database_up.set(1);
             m.outbox_backlog
                 .with_label_values(&["queued"])
@@ -76,7 +109,7 @@ pub async fn render(state: &AppState) -> String {
                 Ok(Err(e)) => format!("{e:#}"),
                 _ => "timed out".to_owned(),
             };
-            tracing::warn!(%error, "metrics: reading the outbox backlog failed");
+            tracing::warn!(%error, "metrics: reading the outbox backlog and disbursements failed");
             m.database_up.set(0);
         }
     }

@@ -1,0 +1,1 @@
+DROP INDEX incentives_owed;

@@ -886,6 +886,23 @@ async fn the_office_moves_a_squatted_nik_to_its_owner() {
     assert_problem(res, 409, "no_nik_claim").await;
 }
 
+/// Asks for the report's NIK transfer, which must answer 409 `no_nik_claim`;
+/// returns the route's path.
+async fn refused_transfer(
+    app: &TestApp,
+    admin: &Session,
+    report: &Value,
+    reason: &Value,
+) -> String {
+    let path = format!(
+        "/v1/admin/reports/{}/nik-transfer",
+        report["id"].as_str().unwrap()
+    );
+    let res = app.post(&path, Some(&admin.access), reason).await;
+    assert_problem(res, 409, "no_nik_claim").await;
+    path
+}
+
 #[tokio::test]
 async fn a_transfer_needs_a_refused_claim() {
     let app = TestApp::spawn().await;
@@ -900,16 +917,7 @@ async fn a_transfer_needs_a_refused_claim() {
     )
     .await;
     attach_identity_documents(&app, &anonymous).await;
-    let path = format!(
-        "/v1/admin/reports/{}/nik-transfer",
-        anonymous["id"].as_str().unwrap()
-    );
-    assert_problem(
-        app.post(&path, Some(&admin.access), &reason).await,
-        409,
-        "no_nik_claim",
-    )
-    .await;
+    refused_transfer(&app, &admin, &anonymous, &reason).await;
     // An account that never tried a NIK held elsewhere.
     let (_, participant) = app.participant("plain").await;
     let plain = report(
@@ -920,16 +928,7 @@ async fn a_transfer_needs_a_refused_claim() {
     )
     .await;
     attach_identity_documents(&app, &plain).await;
-    let path = format!(
-        "/v1/admin/reports/{}/nik-transfer",
-        plain["id"].as_str().unwrap()
-    );
-    assert_problem(
-        app.post(&path, Some(&admin.access), &reason).await,
-        409,
-        "no_nik_claim",
-    )
-    .await;
+    let path = refused_transfer(&app, &admin, &plain, &reason).await;
     let res = app
         .post(&path, Some(&admin.access), &json!({"reason": ""}))
         .await;

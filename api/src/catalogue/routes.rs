@@ -13,16 +13,16 @@ use super::{
 };
 use crate::{
     contract::Operation,
-    error::{ApiError, ApiResult},
+    error::{ApiError, ApiResult, ErrorCode},
     pagination::{Page, PageParams},
-    partners::SignedPartner,
+    partners::{model::PartnerCapability, SignedPartner},
     purchases::rules::Delivery,
     state::AppState,
 };
 
 /// Error codes of these operations beyond those their shape implies (see `contract`).
 pub const OPERATIONS: &[Operation] = &[
-    Operation::new("upsert_course", &[]),
+    Operation::new("upsert_course", &[ErrorCode::Forbidden]),
     Operation::new("list_courses", &[]),
     Operation::new("get_course", &[]),
 ];
@@ -83,13 +83,13 @@ pub async fn get_course(
 /// The platform's own course ids: letters, digits and `._~:-`, 1 to 128
 /// characters (safe to put in a path unescaped, so the signed path is the one
 /// the platform wrote).
-const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9._~:-]{1,128}$";
+pub(crate) const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9._~:-]{1,128}$";
 
 /// Years a course may start in: wider than any real catalogue, narrow enough
 /// that a typo (year 0202) is caught and every start fits the list's cursor.
 const START_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
 
-fn valid_external_id(id: &str) -> bool {
+pub(crate) fn valid_external_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
             .bytes()
@@ -105,7 +105,8 @@ fn valid_external_id(id: &str) -> bool {
 /// terms it was sold with: a change applies to new buyers only.
 ///
 /// `location` is required for `offline` and must be absent or null online, and
-/// `starts_at` must be in the years 2000 to 2099 (422 naming the field).
+/// `starts_at` must be in the years 2000 to 2099 (422 naming the field). Only a
+/// platform with the `training` capability publishes courses (403 `forbidden`).
 #[utoipa::path(
     operation_id = "upsert_course",
     tag = "catalogue",
@@ -128,6 +129,7 @@ pub async fn upsert_course(
     state: web::Data<AppState>,
     external_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    partner.require(PartnerCapability::Training)?;
     let body: CourseBody = partner.json()?;
     let external_id = external_id.into_inner();
     if !valid_external_id(&external_id) {

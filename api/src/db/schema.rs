@@ -330,6 +330,7 @@ diesel::table! {
         status -> Text,
         disabled_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        capabilities -> Array<Text>,
     }
 }
 

@@ -17,7 +17,11 @@
 //!    recorded in PostgreSQL (`accepted_signatures`), and the second insert of
 //!    the same signature fails on the primary key.
 //!
-//! Every refusal is 401 `invalid_signature`. A signature is spent once it is
+//! Every refusal is 401 `invalid_signature`. The extractor also carries the
+//! partner's `capabilities`; a route publishing courses or vacancies asks for
+//! its own with [`SignedPartner::require`] (403 `forbidden` otherwise).
+//!
+//! A signature is spent once it is
 //! recorded, whatever the handler then answers: a platform retrying a request
 //! signs it again with a new timestamp (API.md: two identical requests need
 //! different timestamps).
@@ -32,7 +36,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::{
-    model::{self, PartnerStatus},
+    model::{self, PartnerCapability, PartnerStatus},
     signature::{self, TimestampError},
 };
 use crate::{
@@ -54,6 +58,8 @@ pub const SIGNATURE_HEADER: &str = "X-Signature";
 #[derive(Debug)]
 pub struct SignedPartner<const LIMIT: usize = JSON_LIMIT> {
     pub partner_id: Uuid,
+    /// What the partner may publish.
+    pub capabilities: Vec<PartnerCapability>,
     pub body: web::Bytes,
     /// Whether the request said its body is JSON (for [`SignedPartner::json`]).
     is_json: bool,
@@ -71,6 +77,22 @@ impl<const LIMIT: usize> SignedPartner<LIMIT> {
         let value: T = parse_json(&self.body)?;
         validate(&value)?;
         Ok(value)
+    }
+
+    /// 403 `forbidden` unless the partner has `capability` (API.md: only a
+    /// `training` partner upserts courses, only a `jobs` partner vacancies).
+    pub fn require(&self, capability: PartnerCapability) -> ApiResult<()> {
+        if self.capabilities.contains(&capability) {
+            return Ok(());
+        }
+        let what = match capability {
+            PartnerCapability::Training => "courses",
+            PartnerCapability::Jobs => "job vacancies",
+        };
+        Err(ApiError::new(ErrorCode::Forbidden).detail(format!(
+            "This partner platform may not publish {what}: it lacks the `{capability}` \
+             capability; ask the programme office."
+        )))
     }
 }
 
@@ -172,7 +194,7 @@ async fn verify(
     claimed: &Claimed,
     body: &[u8],
     real_now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<Vec<PartnerCapability>, ApiError> {
     let path = req
         .uri()
         .path_and_query()
@@ -200,7 +222,10 @@ async fn verify(
         ));
     }
     // Only a caller holding the secret learns that the partner is disabled.
-    if keys.is_some_and(|k| k.status == PartnerStatus::Disabled) {
+    if keys
+        .as_ref()
+        .is_some_and(|k| k.status == PartnerStatus::Disabled)
+    {
         return Err(refused(
             "This partner platform is disabled; contact the programme office.",
         ));
@@ -219,7 +244,7 @@ async fn verify(
              sign a new request with a new X-Timestamp.",
         ));
     }
-    Ok(())
+    Ok(keys.map(|k| k.capabilities).unwrap_or_default())
 }
 
 impl<const LIMIT: usize> FromRequest for SignedPartner<LIMIT> {
@@ -237,10 +262,11 @@ impl<const LIMIT: usize> FromRequest for SignedPartner<LIMIT> {
             let real_now = state.clock.security_now();
             let claimed = claimed(&req, real_now)?;
             let body = read_body(&req, &mut payload, LIMIT).await?;
-            verify(&state, &req, &claimed, &body, real_now).await?;
+            let capabilities = verify(&state, &req, &claimed, &body, real_now).await?;
             let is_json = is_json(&req);
             Ok(SignedPartner {
                 partner_id: claimed.partner_id,
+                capabilities,
                 body: web::Bytes::from(body),
                 is_json,
             })

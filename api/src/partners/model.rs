@@ -24,6 +24,16 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a platform may publish (API.md Help and jobs: `capabilities`).
+    pub enum PartnerCapability {
+        /// A training platform: upserts courses (`PUT /v1/partner/courses/…`).
+        Training => "training",
+        /// A job board: upserts vacancies (`PUT /v1/partner/jobs/…`).
+        Jobs => "jobs",
+    }
+}
+
 /// A partner row as the admin routes show it (never its secrets).
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = partners)]
@@ -36,13 +46,15 @@ pub struct Partner {
     pub secret_rotated_at: Option<DateTime<Utc>>,
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
+    pub capabilities: Vec<PartnerCapability>,
 }
 
-/// What verifying a partner's signature needs.
+/// What verifying a partner's signature needs, and what the partner may do.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = partners)]
 pub struct PartnerKeys {
     pub status: PartnerStatus,
+    pub capabilities: Vec<PartnerCapability>,
     pub secret_ciphertext: Option<Vec<u8>>,
     pub previous_secret_ciphertext: Option<Vec<u8>>,
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
@@ -121,6 +133,7 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
     name: &str,
+    capabilities: &[PartnerCapability],
     now: DateTime<Utc>,
 ) -> QueryResult<(Partner, String)> {
     let id = Uuid::new_v4();
@@ -131,6 +144,7 @@ pub async fn create(
             partners::name.eq(name),
             partners::secret_ciphertext.eq(pii.encrypt_str(&secret, &secret_aad(id))),
             partners::status.eq(PartnerStatus::Active),
+            partners::capabilities.eq(capabilities),
             partners::created_at.eq(now),
             partners::updated_at.eq(now),
         ))
@@ -142,7 +156,7 @@ pub async fn create(
 
 /// The columns of [`Partner`], for the raw updates below.
 const PARTNER_COLUMNS: &str = "id, name, status, created_at, updated_at, secret_rotated_at, \
-                               previous_secret_valid_until, disabled_at";
+                               previous_secret_valid_until, disabled_at, capabilities";
 
 /// Replaces the secret; the one it replaces stays valid for `grace` after
 /// `real_now` (a security window, on real time like the signature's). A secret

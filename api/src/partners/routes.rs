@@ -32,9 +32,12 @@ pub const OPERATIONS: &[Operation] = &[
 
 /// Create a partner platform
 ///
-/// Registers a training platform and answers its id and HMAC secret. The secret
+/// Registers a partner platform and answers its id and HMAC secret. The secret
 /// is shown in this answer only: the server stores it encrypted and never shows
 /// it again (rotate to replace a lost one).
+///
+/// `capabilities` says what it publishes: `training` (courses, the default),
+/// `jobs` (vacancies: a job board), or both.
 ///
 /// The platform signs every partner request with it: `X-Partner-Id` = `partner_id`,
 /// `X-Timestamp` = unix seconds, `X-Signature` = lowercase hex
@@ -53,10 +56,19 @@ pub async fn create(
     caller: Caller,
     body: JsonBody<NewPartner>,
 ) -> ApiResult<HttpResponse> {
+    let capabilities = body.0.capabilities()?;
     let mut conn = state.db.get().await?;
     let now = state.clock.now();
-    let created =
-        service::create(&mut conn, &state.pii, &caller, &admin.0, &body.0.name, now).await?;
+    let created = service::create(
+        &mut conn,
+        &state.pii,
+        &caller,
+        &admin.0,
+        &body.0.name,
+        &capabilities,
+        now,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 

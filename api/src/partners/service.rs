@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use super::{
-    model::{self, Partner, PartnerStatus},
+    model::{self, Partner, PartnerCapability, PartnerStatus},
     views::{PartnerCreated, PartnerView, RotatedSecret},
 };
 use crate::{
@@ -46,12 +46,14 @@ pub async fn create(
     caller: &Caller,
     admin: &Principal,
     name: &str,
+    capabilities: &[PartnerCapability],
     now: DateTime<Utc>,
 ) -> Result<PartnerCreated, ApiError> {
     let (partner, secret) = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let (partner, secret) = model::create(conn, pii, name, now).await?;
-            let reason = format!("partner {}", partner.id);
+            let (partner, secret) = model::create(conn, pii, name, capabilities, now).await?;
+            let names: Vec<&str> = capabilities.iter().map(|c| c.as_str()).collect();
+            let reason = format!("partner {}: {}", partner.id, names.join(", "));
             audit(conn, now, caller, admin, Action::PartnerCreated, &reason).await?;
             Ok((partner, secret))
         })
@@ -60,6 +62,7 @@ pub async fn create(
         partner_id: partner.id,
         name: partner.name,
         status: partner.status,
+        capabilities: partner.capabilities,
         secret,
         created_at: partner.created_at,
     })

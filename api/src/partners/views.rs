@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::model::{Partner, PartnerStatus};
+use super::model::{Partner, PartnerCapability, PartnerStatus};
+use crate::error::ApiError;
 
 /// `POST /v1/admin/partners`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -22,6 +23,68 @@ pub struct NewPartner {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     #[serde(deserialize_with = "crate::http::text::single_line")]
     pub name: String,
+    /// What the platform publishes: `training` (courses), `jobs` (vacancies),
+    /// or both; default `["training"]`. Each at most once; an empty list or
+    /// another word is 422 `validation_failed`. Only a `training` platform may
+    /// upsert courses and only a `jobs` platform vacancies (403 `forbidden`).
+    #[schema(schema_with = capabilities_schema)]
+    #[serde(default)]
+    pub capabilities: Option<Vec<String>>,
+}
+
+fn capabilities_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let words = PartnerCapability::ALL.iter().map(|c| c.as_str());
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(words)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(PartnerCapability::ALL.len()))
+        .unique_items(true)
+        .description(Some(
+            "What the platform publishes: `training` (courses), `jobs` (vacancies), or both; \
+             default `[\"training\"]`. Each at most once; an empty list or another word is 422 \
+             `validation_failed`.",
+        ))
+        .examples([serde_json::json!(["training"])])
+        .build()
+}
+
+/// The default of `capabilities`: the platforms there were before job boards.
+pub const DEFAULT_CAPABILITIES: &[PartnerCapability] = &[PartnerCapability::Training];
+
+impl NewPartner {
+    /// The capabilities asked for, checked (422 naming `capabilities`), in
+    /// their canonical order.
+    pub fn capabilities(&self) -> Result<Vec<PartnerCapability>, ApiError> {
+        let Some(words) = &self.capabilities else {
+            return Ok(DEFAULT_CAPABILITIES.to_vec());
+        };
+        if words.is_empty() {
+            return Err(ApiError::field(
+                "capabilities",
+                "must name at least one of: training, jobs",
+            ));
+        }
+        let mut out: Vec<PartnerCapability> = Vec::with_capacity(words.len());
+        for word in words {
+            let capability: PartnerCapability = word
+                .parse()
+                .map_err(|m: String| ApiError::field("capabilities", m))?;
+            if out.contains(&capability) {
+                return Err(ApiError::field(
+                    "capabilities",
+                    "must not name a capability twice",
+                ));
+            }
+            out.push(capability);
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 /// A new partner with its secret: the only answer that ever shows the secret.
@@ -30,6 +93,7 @@ pub struct NewPartner {
     "partner_id": "0b3e2f6c-63a5-4c4e-9a55-2f1e0d7c9a10",
     "name": "Kelas Pintar Nusantara",
     "status": "active",
+    "capabilities": ["training"],
     "secret": "pks_q2Vx0mH1tQmJd6c0e3Jv9p8Yb4kR2wN7sL5fA1zXcU0",
     "created_at": "2026-12-02T01:00:00Z"
 }))]
@@ -37,6 +101,8 @@ pub struct PartnerCreated {
     pub partner_id: Uuid,
     pub name: String,
     pub status: PartnerStatus,
+    /// What the platform may publish.
+    pub capabilities: Vec<PartnerCapability>,
     /// The HMAC key (its UTF-8 bytes) for `X-Signature`. Shown once: the server
     /// keeps it encrypted and never answers it again; a lost secret is replaced
     /// by a rotation.
@@ -95,6 +161,7 @@ pub struct PartnerStatusChange {
     "partner_id": "0b3e2f6c-63a5-4c4e-9a55-2f1e0d7c9a10",
     "name": "Kelas Pintar Nusantara",
     "status": "disabled",
+    "capabilities": ["training", "jobs"],
     "created_at": "2026-12-02T01:00:00Z",
     "updated_at": "2026-12-02T02:00:00Z",
     "secret_rotated_at": null,
@@ -106,6 +173,8 @@ pub struct PartnerView {
     pub name: String,
     /// `disabled`: every signed request is refused with 401 `invalid_signature`.
     pub status: PartnerStatus,
+    /// What the platform may publish: `training` (courses), `jobs` (vacancies).
+    pub capabilities: Vec<PartnerCapability>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: Option<DateTime<Utc>>,
@@ -120,6 +189,7 @@ impl From<Partner> for PartnerView {
             partner_id: p.id,
             name: p.name,
             status: p.status,
+            capabilities: p.capabilities,
             created_at: p.created_at,
             updated_at: p.updated_at,
             secret_rotated_at: p.secret_rotated_at,

@@ -1,0 +1,1 @@
+ALTER TABLE partners DROP CONSTRAINT partners_capabilities, DROP COLUMN capabilities;

@@ -169,6 +169,7 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(catalogue::routes::get_course)
         .service(registration::routes::put_identity)
         .service(registration::routes::put_profile)
+        .service(registration::routes::post_data_review)
         .service(registration::routes::put_ktp_photo)
         .service(registration::routes::post_face_enrollment)
         .service(registration::routes::put_questionnaire)

@@ -1,6 +1,7 @@
 //! The account as its owner (or an admin) sees it (`GET /v1/me`): the profile
 //! from the KTP record, flags, registration progress and the beneficiary summary.
 
+use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
 
 use super::{
@@ -8,18 +9,20 @@ use super::{
     views,
 };
 use crate::{
-    auth::Principal,
+    auth::{Principal, Role},
     card,
+    clock::jakarta_date,
     crypto::PiiCipher,
     error::{ApiError, ErrorCode},
     registration,
 };
 
-/// The view of an account.
+/// The view of an account on `today` (an Asia/Jakarta date, service clock).
 pub async fn account_view(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
     account: &Account,
+    today: NaiveDate,
 ) -> Result<views::Me, ApiError> {
     let identity = registration::model::load_identity(conn, pii, account.id).await?;
     Ok(views::Me {
@@ -38,6 +41,12 @@ pub async fn account_view(
         },
         registration: registration::service::progress(conn, account.id).await?,
         beneficiary: card::service::beneficiary(conn, account.id).await?,
+        data_review_due: registration::rules::data_review_due(
+            account.role == Role::Participant,
+            jakarta_date(account.created_at),
+            account.data_confirmed_on,
+            today,
+        ),
     })
 }
 
@@ -46,9 +55,10 @@ pub async fn me(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
     who: &Principal,
+    today: NaiveDate,
 ) -> Result<views::Me, ApiError> {
     let account = model::find(conn, who.account_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::SessionEnded))?;
-    account_view(conn, pii, &account).await
+    account_view(conn, pii, &account, today).await
 }

@@ -1,6 +1,6 @@
 //! Account, single-use token, session and refresh-token rows and their queries.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -34,6 +34,9 @@ pub struct Account {
     pub phone_ciphertext: Option<Vec<u8>>,
     /// Blind index of the verified number, for password reset by phone.
     pub phone_index: Option<Vec<u8>>,
+    /// The Asia/Jakarta date the participant last confirmed or updated their
+    /// personal data (DOMAIN.md §11, the yearly data check).
+    pub data_confirmed_on: Option<NaiveDate>,
 }
 
 /// Associated data binding a sealed phone number to its account.

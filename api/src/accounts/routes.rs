@@ -362,7 +362,8 @@ pub async fn confirm_password_reset(
 
 /// The caller's account
 ///
-/// The caller's account: profile, flags, registration progress and beneficiary summary.
+/// The caller's account: profile, flags, registration progress and beneficiary summary,
+/// and `data_review_due` (the yearly data check).
 ///
 /// `null` where a value is not known yet (no verified identity, no phone, not a
 /// beneficiary).
@@ -377,7 +378,8 @@ pub async fn confirm_password_reset(
 #[get("/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = state.db.get().await?;
-    Ok(HttpResponse::Ok().json(me_view::me(&mut conn, &state.pii, &auth.0).await?))
+    let today = state.clock.today_jakarta();
+    Ok(HttpResponse::Ok().json(me_view::me(&mut conn, &state.pii, &auth.0, today).await?))
 }
 
 /// Change the password

@@ -318,4 +318,12 @@ pub struct Me {
     pub flags: Flags,
     pub registration: Registration,
     pub beneficiary: Option<Beneficiary>,
+    /// DOMAIN.md §11, the yearly data check: true for a participant registered
+    /// in an earlier Asia/Jakarta year (service clock) who has not confirmed
+    /// their personal data this year. The app then asks them to check profile,
+    /// domicile, education and occupation against their current KTP, and
+    /// `PUT /v1/me/profile` (changes) or `POST /v1/me/data-review` (no
+    /// changes) clears it until next year. Always false for admins.
+    #[schema(example = false)]
+    pub data_review_due: bool,
 }

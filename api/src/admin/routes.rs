@@ -61,7 +61,16 @@ pub async fn list_accounts(
 ) -> ApiResult<HttpResponse> {
     let page = page.parse()?;
     let mut conn = state.db.get().await?;
-    Ok(HttpResponse::Ok().json(service::list(&mut conn, &state.pii, &filter, page).await?))
+    Ok(HttpResponse::Ok().json(
+        service::list(
+            &mut conn,
+            &state.pii,
+            &filter,
+            page,
+            state.clock.today_jakarta(),
+        )
+        .await?,
+    ))
 }
 
 /// One account
@@ -86,7 +95,15 @@ pub async fn get_account(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.db.get().await?;
-    Ok(HttpResponse::Ok().json(service::get(&mut conn, &state.pii, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        service::get(
+            &mut conn,
+            &state.pii,
+            id.into_inner(),
+            state.clock.today_jakarta(),
+        )
+        .await?,
+    ))
 }
 
 /// Block an account

@@ -1,6 +1,6 @@
 //! Admin actions on accounts.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,7 @@ pub async fn list(
     pii: &PiiCipher,
     filter: &AccountFilter,
     page: PageRequest,
+    today: NaiveDate,
 ) -> Result<Page<Me>, ApiError> {
     let mut query = accounts::table
         .select(Account::as_select())
@@ -100,7 +101,7 @@ pub async fn list(
     );
     let mut data = Vec::with_capacity(page.data.len());
     for account in &page.data {
-        data.push(account_view(conn, pii, account).await?);
+        data.push(account_view(conn, pii, account, today).await?);
     }
     Ok(Page {
         data,
@@ -123,9 +124,10 @@ pub async fn get(
     conn: &mut AsyncPgConnection,
     pii: &PiiCipher,
     id: Uuid,
+    today: NaiveDate,
 ) -> Result<AdminAccount, ApiError> {
     let account = model::find(conn, id).await?.ok_or_else(not_found)?;
-    let account = account_view(conn, pii, &account).await?;
+    let account = account_view(conn, pii, &account, today).await?;
     let incentives = crate::incentives::listing::account_incentives(conn, pii, id).await?;
     Ok(AdminAccount {
         account,
@@ -232,5 +234,5 @@ pub async fn apply(
             model::find(conn, id).await?.ok_or_else(not_found)
         })
         .await?;
-    account_view(conn, pii, &account).await
+    account_view(conn, pii, &account, clock.today_jakarta()).await
 }

@@ -76,6 +76,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         phone_ciphertext -> Nullable<Bytea>,
         phone_index -> Nullable<Bytea>,
+        data_confirmed_on -> Nullable<Date>,
     }
 }
 

@@ -30,6 +30,7 @@ pub const OPERATIONS: &[Operation] = {
         )
         .participant_only(),
         Operation::new("put_profile", &[IdentityRequired, AddressMismatch]).participant_only(),
+        Operation::new("post_data_review", &[RegistrationIncomplete]).participant_only(),
         Operation::new("put_ktp_photo", &[]).participant_only(),
         Operation::new(
             "post_face_enrollment",
@@ -100,6 +101,9 @@ pub async fn put_identity(
 ///
 /// Domicile, education, occupation and employment: the eligibility rules read them
 /// (API.md › Fixed names lists the vocabularies).
+///
+/// Saving the profile is also the year's data confirmation: it clears
+/// `data_review_due` of `GET /v1/me` until next year (DOMAIN.md §11).
 #[utoipa::path(
     tag = "registration",
     security(("bearer" = [])),
@@ -117,6 +121,39 @@ pub async fn put_profile(
     let mut conn = state.db.get().await?;
     Ok(HttpResponse::Ok()
         .json(service::set_profile(&mut conn, deps(&state), &auth.0, &body.0).await?))
+}
+
+/// Confirm the personal data (yearly data check)
+///
+/// DOMAIN.md §11: a participant registered in an earlier year is asked, once a
+/// year, whether their profile, domicile, education and occupation still
+/// match their current KTP (`data_review_due` in `GET /v1/me`). When nothing
+/// changed, the app sends `{"confirmed": true}` here; when something did, it
+/// sends `PUT /v1/me/profile` instead, which counts as the confirmation too.
+/// Identity (NIK, name, date of birth) never changes this way.
+///
+/// Answers 200 with the Asia/Jakarta date recorded (service clock);
+/// `data_review_due` stays false until the next year. Repeating the call is
+/// harmless. `confirmed: false` is 422 `validation_failed`; without a stored
+/// profile there is nothing to confirm: 409 `registration_incomplete`.
+#[utoipa::path(
+    tag = "registration",
+    security(("bearer" = [])),
+    request_body = DataReviewBody,
+    responses(
+        (status = 200, body = DataReviewView),
+    )
+)]
+#[post("/me/data-review")]
+pub async fn post_data_review(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    body: JsonBody<DataReviewBody>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = state.db.get().await?;
+    let today = state.clock.today_jakarta();
+    Ok(HttpResponse::Ok()
+        .json(service::confirm_data(&mut conn, today, &auth.0, body.0.confirmed).await?))
 }
 
 /// Upload the e-KTP photo

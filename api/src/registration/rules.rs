@@ -151,6 +151,23 @@ pub fn eligibility(facts: &Facts, today: NaiveDate) -> Vec<Reason> {
     reasons
 }
 
+/// DOMAIN.md §11, the yearly data check: a participant registered in an
+/// earlier Asia/Jakarta year than `today` is asked to confirm or update their
+/// personal data once each year, until they do (`PUT /v1/me/profile` or
+/// `POST /v1/me/data-review`, which record `confirmed_on`). Admin accounts
+/// have no personal data to confirm. All dates are Asia/Jakarta dates.
+pub fn data_review_due(
+    participant: bool,
+    registered_on: NaiveDate,
+    confirmed_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    use chrono::Datelike;
+    participant
+        && registered_on.year() < today.year()
+        && confirmed_on.is_none_or(|c| c.year() < today.year())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +296,28 @@ mod tests {
             .parse::<Occupation>()
             .unwrap_err()
             .contains("must be one of"));
+    }
+
+    #[test]
+    fn data_review_is_due_once_a_year_for_accounts_of_earlier_years() {
+        let cases = [
+            // (participant, registered, confirmed, today, due)
+            (true, "2026-03-01", None, "2026-12-31", false), // registered this year
+            (true, "2026-03-01", None, "2027-01-01", true),  // the first day of the next year
+            (true, "2026-12-31", None, "2027-01-01", true),  // even a day after registering
+            (true, "2026-03-01", Some("2026-03-01"), "2027-01-01", true), // confirmed last year only
+            (true, "2026-03-01", Some("2027-01-01"), "2027-01-01", false), // confirmed today
+            (true, "2026-03-01", Some("2027-01-01"), "2027-12-31", false), // the whole year
+            (true, "2026-03-01", Some("2027-06-30"), "2028-01-01", true), // and due again next year
+            (true, "2024-05-05", Some("2025-02-02"), "2027-04-04", true), // years skipped
+            (false, "2020-01-01", None, "2027-01-01", false),             // admins are never asked
+        ];
+        for (participant, registered, confirmed, today, due) in cases {
+            assert_eq!(
+                data_review_due(participant, d(registered), confirmed.map(d), d(today)),
+                due,
+                "{participant} {registered} {confirmed:?} {today}"
+            );
+        }
     }
 }

@@ -18,12 +18,13 @@ use super::{
 use crate::{
     audit::{self, Action, Event},
     auth::Principal,
+    clock::jakarta_date,
     crypto::PiiCipher,
     db::{
         self,
         schema::{
-            applications, aptitude_questions, aptitude_submissions, face_enrollments, ktp_photos,
-            profiles, questionnaires, statements,
+            accounts, applications, aptitude_questions, aptitude_submissions, face_enrollments,
+            ktp_photos, profiles, questionnaires, statements,
         },
         DbPool,
     },
@@ -209,21 +210,28 @@ pub async fn set_profile(
         profiles::employment_status.eq(employment),
         profiles::updated_at.eq(now),
     );
-    diesel::insert_into(profiles::table)
-        .values(values)
-        .on_conflict(profiles::account_id)
-        .do_update()
-        .set((
-            profiles::domicile_province_code.eq(excluded(profiles::domicile_province_code)),
-            profiles::domicile_regency_code.eq(excluded(profiles::domicile_regency_code)),
-            profiles::education_level.eq(excluded(profiles::education_level)),
-            profiles::in_formal_education.eq(excluded(profiles::in_formal_education)),
-            profiles::occupation.eq(excluded(profiles::occupation)),
-            profiles::employment_status.eq(excluded(profiles::employment_status)),
-            profiles::updated_at.eq(excluded(profiles::updated_at)),
-        ))
-        .execute(conn)
-        .await?;
+    // Saving the profile is also this year's data confirmation (DOMAIN.md §11):
+    // both in one transaction, so `data_review_due` clears with the change.
+    let today = jakarta_date(now);
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::insert_into(profiles::table)
+            .values(values)
+            .on_conflict(profiles::account_id)
+            .do_update()
+            .set((
+                profiles::domicile_province_code.eq(excluded(profiles::domicile_province_code)),
+                profiles::domicile_regency_code.eq(excluded(profiles::domicile_regency_code)),
+                profiles::education_level.eq(excluded(profiles::education_level)),
+                profiles::in_formal_education.eq(excluded(profiles::in_formal_education)),
+                profiles::occupation.eq(excluded(profiles::occupation)),
+                profiles::employment_status.eq(excluded(profiles::employment_status)),
+                profiles::updated_at.eq(excluded(profiles::updated_at)),
+            ))
+            .execute(conn)
+            .await?;
+        record_data_confirmation(conn, who.account_id, today).await
+    })
+    .await?;
     Ok(ProfileView {
         domicile_province_code: province.clone(),
         domicile_regency_code: regency.clone(),
@@ -231,6 +239,52 @@ pub async fn set_profile(
         in_formal_education: body.in_formal_education,
         occupation: occupation.as_str().to_owned(),
         employment_status: employment.as_str().to_owned(),
+    })
+}
+
+/// Records that the participant confirmed their personal data on `today` (an
+/// Asia/Jakarta date): the yearly data check of DOMAIN.md §11.
+async fn record_data_confirmation(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    today: NaiveDate,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .set(accounts::data_confirmed_on.eq(today))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// `POST /v1/me/data-review`: the participant confirms that their stored
+/// personal data (profile, domicile, education, occupation) still matches
+/// their current KTP, with nothing to change. `confirmed` must be true, and a
+/// profile must exist to confirm (409 `registration_incomplete` otherwise: fill
+/// it in with `PUT /v1/me/profile`, which counts as the confirmation).
+pub async fn confirm_data(
+    conn: &mut AsyncPgConnection,
+    today: NaiveDate,
+    who: &Principal,
+    confirmed: bool,
+) -> Result<DataReviewView, ApiError> {
+    if !confirmed {
+        return Err(ApiError::field(
+            "confirmed",
+            "must be true; to change the data, send PUT /v1/me/profile instead",
+        ));
+    }
+    let updated = diesel::update(accounts::table.find(who.account_id))
+        .filter(exists(profiles::table.find(who.account_id)))
+        .set(accounts::data_confirmed_on.eq(today))
+        .execute(conn)
+        .await?;
+    if updated == 0 {
+        return Err(ApiError::new(ErrorCode::RegistrationIncomplete)
+            .detail("There is no profile to confirm yet: fill it in with PUT /v1/me/profile."));
+    }
+    Ok(DataReviewView {
+        data_review_due: false,
+        data_confirmed_on: today,
     })
 }
 

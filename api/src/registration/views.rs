@@ -175,7 +175,7 @@ pub struct StatementBody {
     pub agreed: bool,
 }
 
-fn must_be_true() -> utoipa::openapi::Object {
+pub(crate) fn must_be_true() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::Boolean)
         .enum_values(Some([true]))
@@ -267,4 +267,25 @@ pub struct Registration {
     #[schema(example = json!(["profile", "ktp_photo", "face", "questionnaire", "statement", "aptitude_test"]),
         value_type = Vec<crate::contract::schema::RegistrationStep>)]
     pub missing_steps: Vec<&'static str>,
+}
+
+/// `POST /v1/me/data-review`: the yearly data check, answered "nothing changed".
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataReviewBody {
+    /// Must be `true`: the profile, domicile, education and occupation still
+    /// match the current KTP (else 422 `validation_failed`; to change them send
+    /// `PUT /v1/me/profile`).
+    #[schema(example = true, schema_with = must_be_true)]
+    pub confirmed: bool,
+}
+
+/// The data check is done for this year.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"data_review_due": false, "data_confirmed_on": "2027-01-04"}))]
+pub struct DataReviewView {
+    /// As in `GET /v1/me`: false until next year.
+    pub data_review_due: bool,
+    /// The Asia/Jakarta date of this confirmation.
+    pub data_confirmed_on: NaiveDate,
 }

@@ -29,6 +29,7 @@ use crate::{
     },
     incentives, partners, purchases, registration, reports, sandbox, service,
     state::AppState,
+    vacancies,
 };
 
 #[derive(OpenApi)]
@@ -65,6 +66,7 @@ answers 404 there."
         (name = "purchases", description = "Spending the card: a partner platform's purchase codes, purchases, redemptions, completions, venue face checks and views of its purchases; the participant's purchases, cancellation, face checks, review"),
         (name = "incentives", description = "Payout account, incentives, evaluation surveys, the payout provider's callbacks"),
         (name = "help", description = "The report form: reaching the programme office, also without logging in, with attachments and a thread"),
+        (name = "jobs", description = "Job information: job boards publish vacancies, anyone searches them, participants get recommendations"),
         (name = "admin", description = "Programme office (admin role)"),
         (name = "sandbox", description = "Sandbox only: clock, jobs, notification inbox"),
     )
@@ -167,6 +169,10 @@ fn routes(cfg: &mut ServiceConfig, sandbox: bool) {
         .service(catalogue::routes::upsert_course)
         .service(catalogue::routes::list_courses)
         .service(catalogue::routes::get_course)
+        .service(vacancies::routes::upsert_job)
+        .service(vacancies::routes::list_jobs)
+        .service(vacancies::routes::get_job)
+        .service(vacancies::routes::list_job_recommendations)
         .service(registration::routes::put_identity)
         .service(registration::routes::put_profile)
         .service(registration::routes::post_data_review)
@@ -244,7 +250,7 @@ pub fn openapi() -> serde_json::Value {
 }
 
 /// Every domain's table of error codes (`contract`), one per routes module.
-const OPERATIONS: [&[contract::Operation]; 13] = [
+const OPERATIONS: [&[contract::Operation]; 14] = [
     service::routes::OPERATIONS,
     accounts::routes::OPERATIONS,
     admin::routes::OPERATIONS,
@@ -258,6 +264,7 @@ const OPERATIONS: [&[contract::Operation]; 13] = [
     purchases::partner_routes::OPERATIONS,
     reports::routes::OPERATIONS,
     sandbox::routes::OPERATIONS,
+    vacancies::routes::OPERATIONS,
 ];
 
 /// The document as served and committed: pretty JSON with a trailing newline.

@@ -5,7 +5,8 @@
 //! `clock`, `error`, `http`, `secrets`, `crypto`, `pagination`, `ratelimit`,
 //! `idempotency`, `audit`, `notifications` and `retention` are the shared mechanisms; `otp`
 //! and `card::ledger` are the shared domain services later flows build on; one
-//! folder per domain holds its routes, model, rules and views.
+//! folder per domain holds its routes, model, rules and views (`vacancies` is
+//! DOMAIN.md §11's jobs; `jobs` the background jobs).
 
 pub mod accounts;
 pub mod admin;
@@ -43,6 +44,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod telemetry;
+pub mod vacancies;
 
 #[cfg(test)]
 mod fuzz;

@@ -86,7 +86,7 @@ pub struct CourseQuery {
 
 /// The keywords of `q`: its words (letters and digits only, so nothing of the
 /// tsquery syntax gets through), lower-cased, at most [`MAX_KEYWORDS`].
-fn keywords(q: &str) -> Vec<String> {
+pub(crate) fn keywords(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(MAX_KEYWORDS)

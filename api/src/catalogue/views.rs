@@ -9,7 +9,7 @@ use validator::{Validate, ValidationError};
 use super::model::{Course, CourseLevel};
 use crate::purchases::rules::Delivery;
 
-fn no_control_chars(value: &str) -> Result<(), ValidationError> {
+pub(crate) fn no_control_chars(value: &str) -> Result<(), ValidationError> {
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
@@ -22,7 +22,7 @@ fn no_control_chars(value: &str) -> Result<(), ValidationError> {
 
 /// Control characters are refused while the body is parsed
 /// (`http::text::single_line`, 400); a name of blanks only is refused here.
-fn not_blank(value: &str) -> Result<(), ValidationError> {
+pub(crate) fn not_blank(value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
         return Err(ValidationError::new("blank").with_message("must not be blank".into()));
     }

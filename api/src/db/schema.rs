@@ -592,6 +592,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    vacancies (id) {
+        id -> Uuid,
+        partner_id -> Uuid,
+        external_id -> Text,
+        title -> Text,
+        company -> Text,
+        description -> Text,
+        requirements -> Text,
+        province_code -> Text,
+        regency_code -> Text,
+        employment_type -> Text,
+        skills -> Array<Text>,
+        apply_url -> Text,
+        closes_on -> Date,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        /// Generated: `prakerja_skill_key` of each skill, distinct.
+        skill_keys -> Nullable<Array<Text>>,
+        /// Generated from title, company, skills, description and requirements.
+        search -> Nullable<Tsvector>,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(otp_challenges -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
@@ -630,6 +657,7 @@ diesel::joinable!(reports -> accounts (account_id));
 diesel::joinable!(report_messages -> reports (report_id));
 diesel::joinable!(report_attachments -> reports (report_id));
 diesel::joinable!(nik_claims -> accounts (account_id));
+diesel::joinable!(vacancies -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     service_clock,
@@ -677,4 +705,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_messages,
     report_attachments,
     nik_claims,
+    vacancies,
 );

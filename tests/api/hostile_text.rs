@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::{
     helpers::TestApp,
     incentives::callback,
-    spending::{partner, Partner},
+    spending::{partner_with_capabilities, Partner},
 };
 
 /// The document's single-line pattern (`http::text::SINGLE_LINE_PATTERN`).
@@ -137,7 +137,9 @@ async fn every_text_field_of_every_body_refuses_nul_and_names_refuse_control_cha
     let (_, participant) = app.participant("hostile").await;
     let callers = Callers {
         participant: participant.access.clone(),
-        partner: partner(&app, &admin).await,
+        // Both capabilities, so the course and the vacancy routes read the body
+        // (a missing capability is refused before it, 403).
+        partner: partner_with_capabilities(&app, &admin, &["training", "jobs"]).await,
         admin: admin.access.clone(),
     };
     let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
@@ -195,6 +197,8 @@ async fn every_text_field_of_every_body_refuses_nul_and_names_refuse_control_cha
         "put /v1/partner/courses/{external_id} institution",
         "put /v1/partner/courses/{external_id} location",
         "put /v1/me/profile address",
+        "put /v1/partner/jobs/{external_id} title",
+        "put /v1/partner/jobs/{external_id} company",
     ] {
         assert!(
             names.iter().any(|n| n == expected),

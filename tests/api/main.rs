@@ -16,6 +16,7 @@ mod hardening;
 mod hostile_text;
 mod idempotency;
 mod incentives;
+mod jobs;
 mod ledger;
 mod metrics;
 mod otp;

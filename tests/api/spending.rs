@@ -97,13 +97,25 @@ pub async fn beneficiary(app: &TestApp) -> Beneficiary {
     beneficiaries(app, 1).await.remove(0)
 }
 
-/// Creates a partner platform the way the PMO does.
+/// Creates a partner platform the way the PMO does (a training platform).
 pub async fn partner(app: &TestApp, admin: &Session) -> Partner {
+    partner_with_capabilities(app, admin, &["training"]).await
+}
+
+/// Creates a partner platform with these `capabilities`.
+pub async fn partner_with_capabilities(
+    app: &TestApp,
+    admin: &Session,
+    capabilities: &[&str],
+) -> Partner {
     let res = app
         .post(
             "/v1/admin/partners",
             Some(&admin.access),
-            &json!({"name": format!("Platform {}", &Uuid::new_v4().simple().to_string()[..6])}),
+            &json!({
+                "name": format!("Platform {}", &Uuid::new_v4().simple().to_string()[..6]),
+                "capabilities": capabilities,
+            }),
         )
         .await;
     assert_eq!(res.status(), 201, "{:?}", res.text().await);

@@ -26,6 +26,7 @@ use prakerja_api::{
     },
     registration::rules::{EducationLevel, EmploymentStatus, Occupation},
     reports::rules::{AttachmentKind, AttachmentType, Author, Category, ReportStatus},
+    vacancies::model::EmploymentType,
 };
 
 use crate::helpers::TestDb;
@@ -115,6 +116,7 @@ async fn vocabularies_match_the_check_constraints() {
         ("report_messages", "author", words!(Author)),
         ("report_attachments", "kind", words!(AttachmentKind)),
         ("report_attachments", "content_type", words!(AttachmentType)),
+        ("vacancies", "employment_type", words!(EmploymentType)),
     ];
     for (table, column, rust) in columns {
         let in_db: Vec<BTreeSet<String>> = checks

@@ -37,14 +37,17 @@ WITH mine AS MATERIALIZED ( \
     coalesce((SELECT array_agg(DISTINCT p.course_terms->>'category') FROM purchases p \
               WHERE p.account_id = $1 AND p.status = 'completed' AND p.course_terms->>'category' IS NOT NULL), '{}') AS categories, \
     (SELECT pr.domicile_province_code FROM profiles pr WHERE pr.account_id = $1) AS province_code) me \
+), wanted AS ( \
+  SELECT DISTINCT k.key, k.kind FROM mine m, \
+    LATERAL (SELECT unnest(m.skill_keys), 'skill' UNION ALL SELECT unnest(m.category_keys), 'category') AS k (key, kind) \
 ), candidates AS ( \
   SELECT v.id, v.closes_on, \
-    cardinality(ARRAY(SELECT unnest(v.skill_keys) INTERSECT SELECT unnest(m.skill_keys))) AS skill_count, \
-    cardinality(ARRAY(SELECT unnest(v.skill_keys) INTERSECT SELECT unnest(m.category_keys))) AS category_count, \
-    (v.province_code = m.province_code) IS TRUE AS same_province \
-  FROM vacancies v CROSS JOIN mine m \
+    (count(*) FILTER (WHERE w.kind = 'skill'))::int AS skill_count, \
+    (count(*) FILTER (WHERE w.kind = 'category'))::int AS category_count, \
+    (v.province_code = (SELECT province_code FROM mine)) IS TRUE AS same_province \
+  FROM wanted w JOIN vacancies v ON v.skill_keys @> ARRAY[w.key] \
   WHERE v.closes_on >= $2 \
-    AND v.skill_keys && (SELECT skill_keys || category_keys FROM mine) \
+  GROUP BY v.id \
 ), top AS ( \
   SELECT c.*, $3 * c.skill_count + $4 * c.category_count + CASE WHEN c.same_province THEN $5 ELSE 0 END AS score \
   FROM candidates c \

@@ -3,7 +3,8 @@
 #
 #   bash bench/run.sh all          every load below, then one table
 #   bash bench/run.sh selection    selection only (no server)
-#   bash bench/run.sh me login     the named server loads only (me, login, memory)
+#   bash bench/run.sh me login     the named server loads only (me, login,
+#                                  recommendations, memory)
 #
 # Builds in release mode, makes sure PostgreSQL runs, installs the load
 # generator (oha, pinned) into target/bench-tools, seeds a database, starts the
@@ -103,7 +104,8 @@ start_server() {
 }
 
 # --- Loads (one function each; add yours and name it in LOADS) --------------
-LOADS=(selection me login memory)
+LOADS=(selection me login recommendations memory)
+VACANCIES="${BENCH_VACANCIES:-10000}"
 
 load_selection() {
     say "selection: 100k and 1M applicants, quota 10%, then every applicant may win"
@@ -183,6 +185,29 @@ load_login() {
     row "GET /v1/me p99 during the storm, 200 req/s" "$(kv "$me_storm" p99_ms) ms" \
         "$(kv "$quiet" p99_ms) ms unloaded" "${ratio}×" "$(kv "$me_storm" p50_ms) ms" "$(kv "$me_storm" p99_ms) ms" \
         "≤ 3× unloaded" "$(pass "$ratio <= 3")"
+}
+
+# GET /v1/me/job-recommendations over $VACANCIES vacancies: its one statement
+# replayed by pgbench with the same account and date, then the app.
+load_recommendations() {
+    start_server
+    say "recommendations: seeding $VACANCIES vacancies"
+    "$BENCH" seed-vacancies --database "$SERVER_DB" --vacancies "$VACANCIES" --account "$ACCOUNT" --out "$OUT"
+    local items tps app target_rate lat ratio
+    items=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$URL/v1/me/job-recommendations" | grep -o '"score"' | wc -l)
+    [ "$items" -gt 0 ] || { say "no recommendations for the bench participant"; exit 1; }
+    say "GET /v1/me/job-recommendations ($items items): pgbench replaying its statement, then the app, $CONNS connections each"
+    tps=$(pgbench_tps recommendations "$CONNS" "$OUT/recommendations.sql")
+    app=$(oha_run recommendations-max -c "$CONNS" -z "${SECONDS_PER_RUN}s" -H "Authorization: Bearer $TOKEN" \
+        "$URL/v1/me/job-recommendations")
+    target_rate=$(awk "BEGIN { r = int($tps * 0.7); print (r < 1 ? 1 : r) }")
+    lat=$(oha_run recommendations-rate -c "$CONNS" -z "${SECONDS_PER_RUN}s" -q "$target_rate" --latency-correction \
+        -H "Authorization: Bearer $TOKEN" "$URL/v1/me/job-recommendations")
+    ratio=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$app" ok_rps) / $tps }")
+    row "GET /v1/me/job-recommendations, $VACANCIES vacancies, $CONNS conns" "$(kv "$app" ok_rps) req/s" \
+        "pgbench $tps tps" "$ratio%" "$(kv "$lat" p50_ms) ms" "$(kv "$lat" p99_ms) ms" \
+        "≥ 70%, p99 ≤ 50 ms at $target_rate req/s" \
+        "$(pass "$ratio >= 70 && $(kv "$lat" p99_ms) <= 50")"
 }
 
 load_memory() {

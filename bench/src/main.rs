@@ -7,6 +7,7 @@ mod seed;
 mod selection;
 mod server_seed;
 mod tools;
+mod vacancies;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,19 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         participants: usize,
         /// Directory for the login bodies and the email list.
+        #[arg(long)]
+        out: String,
+    },
+    /// Adds N vacancies and the participant's skills for the recommendations load.
+    SeedVacancies {
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 10_000)]
+        vacancies: i32,
+        /// The account whose recommendations are measured.
+        #[arg(long)]
+        account: uuid::Uuid,
+        /// Directory for `recommendations.sql` (the statement, for pgbench).
         #[arg(long)]
         out: String,
     },
@@ -96,6 +110,12 @@ async fn main() -> anyhow::Result<()> {
             participants,
             out,
         } => server_seed::main(&database, participants, &out).await,
+        Command::SeedVacancies {
+            database,
+            vacancies,
+            account,
+            out,
+        } => vacancies::main(&database, vacancies, account, &out).await,
         Command::Token {
             url,
             email,

@@ -67,10 +67,15 @@ pub async fn main(name: &str, n: usize, out: &str) -> anyhow::Result<()> {
     );
     // A steady state: the beneficiary emails went out long ago, so the
     // server's outbox worker has nothing to send during the loads.
-    conn.batch_execute(
-        "UPDATE notifications SET status = 'sent', sent_at = now(); VACUUM ANALYZE; CHECKPOINT",
-    )
-    .await?;
+    // One statement per call: several in one batch run as one implicit
+    // transaction, and VACUUM refuses to run inside a transaction block.
+    for sql in [
+        "UPDATE notifications SET status = 'sent', sent_at = now()",
+        "VACUUM ANALYZE",
+        "CHECKPOINT",
+    ] {
+        conn.batch_execute(sql).await?;
+    }
     std::fs::create_dir_all(out)?;
     let mut bodies =
         std::io::BufWriter::new(std::fs::File::create(format!("{out}/login-bodies.jsonl"))?);

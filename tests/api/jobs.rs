@@ -261,6 +261,10 @@ async fn an_invalid_vacancy_is_refused_naming_the_field() {
         ),
         (json!({"apply_url": "https://"}), "apply_url"),
         (json!({"apply_url": "karir.example.id"}), "apply_url"),
+        (
+            json!({"apply_url": "HTTPS://karir.example.id/1"}),
+            "apply_url",
+        ),
         (json!({"closes_on": "1999-12-31"}), "closes_on"),
         (json!({"closes_on": "2100-01-01"}), "closes_on"),
         (json!({"skills": []}), "skills"),

@@ -136,7 +136,9 @@ fn check(body: &VacancyBody) -> ApiResult<NewVacancy<'_>> {
         .employment_type
         .parse()
         .map_err(|m: String| ApiError::field("employment_type", m))?;
-    if !https_url(&body.apply_url) {
+    // The scheme as written, too: the URL parser lower-cases `HTTPS:`, the
+    // column's CHECK (and the schema's pattern) does not.
+    if !body.apply_url.starts_with("https://") || !https_url(&body.apply_url) {
         return Err(ApiError::field(
             "apply_url",
             "must be an absolute https URL with a host",

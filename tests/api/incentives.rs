@@ -51,7 +51,7 @@ async fn beneficiary(app: &TestApp, serial: u16) -> (Session, String, String) {
 
 /// Writes a completed, certified and reviewed training for the account and
 /// calls the schedule's hook as the review's transaction does.
-async fn finish_training(app: &TestApp, account: &str) -> bool {
+pub async fn finish_training(app: &TestApp, account: &str) -> bool {
     let mut conn = app.db.conn().await;
     let account = Uuid::parse_str(account).unwrap();
     let partner = Uuid::new_v4();

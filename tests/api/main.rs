@@ -11,6 +11,7 @@ mod batches;
 mod card;
 mod catalogue;
 mod contract;
+mod crash;
 mod foundation;
 mod hardening;
 mod hostile_text;

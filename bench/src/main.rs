@@ -3,6 +3,8 @@
 //! or are easier in Rust than in shell. See bench/README.md.
 
 mod db;
+mod market;
+mod purchase;
 mod seed;
 mod selection;
 mod server_seed;
@@ -87,6 +89,55 @@ enum Command {
     },
     /// Prints the figures of one oha JSON output as key=value words.
     OhaSummary { file: String },
+    /// Adds partner platforms and courses to the server database.
+    SeedMarket {
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 16)]
+        partners: usize,
+        #[arg(long, default_value_t = 10_000)]
+        courses: usize,
+        /// Directory for partners.tsv (id and secret of each platform).
+        #[arg(long)]
+        out: String,
+    },
+    /// Plans purchases #FROM..#FROM+COUNT (one card each) over the first
+    /// PARTNERS platforms, each with an open purchase code.
+    PurchasePlan {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        count: i64,
+        #[arg(long, default_value_t = 16)]
+        partners: i64,
+    },
+    /// Sends the planned purchases, signed, and prints the figures.
+    Purchase {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        database: String,
+        /// partners.tsv of seed-market.
+        #[arg(long)]
+        partners: String,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        count: i64,
+        #[arg(long, default_value_t = 16)]
+        workers: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Open loop at this many requests per second (default: closed loop).
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+    /// Prints the SQL of GET /v1/courses?q=… as a pgbench script (:tsq, :phrase).
+    SearchScript,
+    /// Prints the pgbench variables of keyword Q: tsq=… and phrase=…, one a line.
+    SearchVars { q: String },
 }
 
 #[tokio::main]
@@ -132,5 +183,48 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::OhaSummary { file } => tools::oha_summary(&file),
+        Command::SeedMarket {
+            database,
+            partners,
+            courses,
+            out,
+        } => market::seed(&database, partners, courses, &out).await,
+        Command::PurchasePlan {
+            database,
+            from,
+            count,
+            partners,
+        } => market::plan(&database, from, count, partners).await,
+        Command::Purchase {
+            url,
+            database,
+            partners,
+            from,
+            count,
+            workers,
+            seconds,
+            rate,
+        } => {
+            purchase::main(purchase::Options {
+                url,
+                database,
+                partners,
+                from,
+                count,
+                workers,
+                seconds,
+                rate,
+            })
+            .await
+        }
+        Command::SearchScript => {
+            println!("{}", market::search_script());
+            Ok(())
+        }
+        Command::SearchVars { q } => {
+            let (tsq, phrase) = market::search_vars(&q)?;
+            println!("tsq={tsq}\nphrase={phrase}");
+            Ok(())
+        }
     }
 }

@@ -4,7 +4,7 @@
 #   bash bench/run.sh all          every load below, then one table
 #   bash bench/run.sh selection    selection only (no server)
 #   bash bench/run.sh me login     the named server loads only (me, login,
-#                                  recommendations, memory)
+#                                  recommendations, search, purchase, memory)
 #
 # Builds in release mode, makes sure PostgreSQL runs, installs the load
 # generator (oha, pinned) into target/bench-tools, seeds a database, starts the
@@ -24,6 +24,10 @@ URL="http://127.0.0.1:$PORT"
 SERVER_DB="${BENCH_SERVER_DB:-prakerja_bench_server}"
 PARTICIPANTS="${BENCH_PARTICIPANTS:-100000}"
 CONNS=16                # connections for the throughput loads
+COURSES="${BENCH_COURSES:-10000}"
+PARTNERS=16             # partner platforms seeded (the purchase load also runs on 1)
+# Cards per purchase run (each card buys once; four runs take four ranges).
+PURCHASE_CARDS="${BENCH_PURCHASE_CARDS:-20000}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 OUT="$PWD/target/bench/$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS="$OUT/results.tsv"
@@ -66,10 +70,19 @@ oha_run() {
 
 # pgbench_tps NAME CLIENTS SCRIPT: transactions per second of SCRIPT on the
 # server database, CLIENTS clients, prepared statements.
-pgbench_tps() {
-    local name=$1 clients=$2 script=$3
-    "$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$SECONDS_PER_RUN" -f "$script" \
-        "$(db_url "$SERVER_DB")" >"$OUT/$name.pgbench" 2>&1
+pgbench_tps() { pgbench_run "$1" "$2" -f "$3"; }
+
+# pgbench_run NAME CLIENTS ARGS…: the same with any pgbench arguments (several
+# -f scripts, -D variables); fails when a client aborted.
+pgbench_run() {
+    local name=$1 clients=$2
+    shift 2
+    "$PGBENCH" -n -M prepared -c "$clients" -j 2 -T "$SECONDS_PER_RUN" "$@" \
+        "$(db_url "$SERVER_DB")" >"$OUT/$name.pgbench" 2>&1 || true
+    if grep -q 'aborted' "$OUT/$name.pgbench"; then
+        say "pgbench $name: a client aborted (see $OUT/$name.pgbench)"
+        exit 1
+    fi
     sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/$name.pgbench" | tail -n 1
 }
 
@@ -86,8 +99,11 @@ start_server() {
     say "seeding $PARTICIPANTS participants with cards into $SERVER_DB"
     "$BENCH" seed-server --database "$SERVER_DB" --participants "$PARTICIPANTS" --out "$OUT"
     ulimit -n 8192 2>/dev/null || ulimit -n 4096 || true
-    # Per-IP limits would answer the load generator (one address) 429.
+    # Per-IP limits would answer the load generator (one address) 429. As
+    # many database connections as pgbench gets clients (the default pool of
+    # 8 would hold 16 concurrent purchases to 8 in the database).
     APP_ENV=sandbox DATABASE_URL="$(db_url "$SERVER_DB")" HOST=127.0.0.1 PORT="$PORT" \
+        DATABASE_POOL_SIZE="${BENCH_POOL_SIZE:-$CONNS}" \
         RATE_LIMIT_IP_PER_MINUTE=100000000 RUST_LOG=warn \
         "$SERVER_BIN" serve >"$OUT/server.log" 2>&1 &
     SERVER_PID=$!
@@ -104,7 +120,7 @@ start_server() {
 }
 
 # --- Loads (one function each; add yours and name it in LOADS) --------------
-LOADS=(selection me login recommendations memory)
+LOADS=(selection me login recommendations search purchase memory)
 VACANCIES="${BENCH_VACANCIES:-10000}"
 
 load_selection() {
@@ -215,6 +231,101 @@ load_recommendations() {
         "$(pass "$ratio >= 60 && $(kv "$lat" p99_ms) <= 100")"
     row "GET /v1/me/job-recommendations at 10 req/s" "$(kv "$quiet" n2xx) ok" "-" "-" \
         "$(kv "$quiet" p50_ms) ms" "$(kv "$quiet" p99_ms) ms" "p99 ≤ 50 ms" "$(pass "$(kv "$quiet" p99_ms) <= 50")"
+}
+
+# Partner platforms (with their secrets in $OUT/partners.tsv) and the courses.
+MARKET=""
+ensure_market() {
+    [ -n "$MARKET" ] && return
+    start_server
+    say "seeding $PARTNERS partners and $COURSES courses into $SERVER_DB"
+    "$BENCH" seed-market --database "$SERVER_DB" --partners "$PARTNERS" --courses "$COURSES" --out "$OUT"
+    MARKET=1
+}
+
+# Keywords of the search load: common and rare words, two-word queries, a
+# place, and a typo that only the trigram match finds ("pemograman").
+SEARCH_WORDS=("pemasaran digital" "excel" "kopi" "bahasa inggris" "desain" "pemrograman python"
+    "keuangan" "menjahit" "pemograman" "lele" "bandung" "umkm")
+
+load_search() {
+    ensure_market
+    "$BENCH" search-script >"$OUT/search.sql"
+    # One pgbench script per keyword, equal weights: the handler's statement
+    # with that keyword's parameters, as the handler derives them from q.
+    local args=() i vars tsq phrase
+    : >"$OUT/search-urls.txt"
+    for i in "${!SEARCH_WORDS[@]}"; do
+        vars=$("$BENCH" search-vars "${SEARCH_WORDS[$i]}")
+        tsq=$(sed -n 's/^tsq=//p' <<<"$vars")
+        phrase=$(sed -n 's/^phrase=//p' <<<"$vars")
+        sed "s/:tsq/:tsq$i/g; s/:phrase/:phrase$i/g" "$OUT/search.sql" >"$OUT/search-$i.sql"
+        args+=(-f "$OUT/search-$i.sql@1" -D "tsq$i=$tsq" -D "phrase$i=$phrase")
+        echo "$URL/v1/courses?q=${SEARCH_WORDS[$i]// /+}" >>"$OUT/search-urls.txt"
+    done
+    say "GET /v1/courses?q=…: pgbench replaying its statement, then the app, $CONNS connections, ${#SEARCH_WORDS[@]} keywords"
+    local tps app rate lat ratio load
+    tps=$(pgbench_run search "$CONNS" "${args[@]}")
+    load=$(load_avg)
+    app=$(oha_run search-max -c "$CONNS" -z "${SECONDS_PER_RUN}s" --urls-from-file "$OUT/search-urls.txt")
+    rate=$(awk "BEGIN { printf \"%d\", $(kv "$app" ok_rps) * 0.7 }")
+    lat=$(oha_run search-rate -c "$CONNS" -z "${SECONDS_PER_RUN}s" -q "$rate" --latency-correction \
+        --urls-from-file "$OUT/search-urls.txt")
+    ratio=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$app" ok_rps) / $tps }")
+    row "GET /v1/courses?q= at $COURSES courses, $CONNS conns (load $load)" "$(kv "$app" ok_rps) req/s" \
+        "pgbench $tps tps" "$ratio%" "$(kv "$lat" p50_ms) ms" "$(kv "$lat" p99_ms) ms at $rate req/s" \
+        "≥ 60%, no errors" "$(pass "$ratio >= 60 && $(kv "$app" n5xx) == 0 && $(kv "$app" n2xx) == $(kv "$app" n)")"
+}
+
+# plan_purchases COUNT PARTNERS: the next COUNT cards, each with a course of
+# one of the first PARTNERS platforms and an open purchase code; sets PLAN_FROM.
+NEXT_CARD=0
+plan_purchases() {
+    PLAN_FROM=$NEXT_CARD
+    NEXT_CARD=$((NEXT_CARD + $1))
+    "$BENCH" purchase-plan --database "$SERVER_DB" --from "$PLAN_FROM" --count "$1" --partners "$2"
+}
+
+# purchase_pair PARTNERS: pgbench replaying the purchase's statements, then
+# the app, both on fresh cards; sets TPS and APP.
+purchase_pair() {
+    local partners=$1
+    plan_purchases "$PURCHASE_CARDS" "$partners"
+    # Client c's n-th transaction buys planned purchase FROM + c + CONNS × (n - 1).
+    TPS=$(pgbench_run "purchase-$partners" "$CONNS" -f bench/purchase.sql \
+        -D "from=$PLAN_FROM" -D "clients=$CONNS" -D n=0)
+    plan_purchases "$PURCHASE_CARDS" "$partners"
+    LOAD=$(load_avg)
+    APP=$("$BENCH" purchase --url "$URL" --database "$SERVER_DB" --partners "$OUT/partners.tsv" \
+        --from "$PLAN_FROM" --count "$PURCHASE_CARDS" --workers "$CONNS" --seconds "$SECONDS_PER_RUN" \
+        | tee "$OUT/purchase-$partners.summary")
+}
+
+load_purchase() {
+    ensure_market
+    say "POST /v1/partner/purchases: pgbench replaying its statements, then the app, $CONNS workers, at $PARTNERS partners and at 1"
+    local tps16 app16 load16 ratio16 ratio1 rate lat
+    purchase_pair "$PARTNERS"
+    tps16=$TPS app16=$APP load16=$LOAD
+    # Latency at a constant rate the app carries: 70% of its own maximum.
+    rate=$(awk "BEGIN { printf \"%d\", $(kv "$app16" ok_rps) * 0.7 }")
+    plan_purchases "$PURCHASE_CARDS" "$PARTNERS"
+    lat=$("$BENCH" purchase --url "$URL" --database "$SERVER_DB" --partners "$OUT/partners.tsv" \
+        --from "$PLAN_FROM" --count "$PURCHASE_CARDS" --workers "$CONNS" --seconds "$SECONDS_PER_RUN" \
+        --rate "$rate" | tee "$OUT/purchase-rate.summary")
+    ratio16=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$app16" ok_rps) / $tps16 }")
+    row "purchase, $PARTNERS partners, $CONNS conns (load $load16)" "$(kv "$app16" ok_rps) req/s" \
+        "pgbench $tps16 tps" "$ratio16%" "$(kv "$lat" p50_ms) ms" "$(kv "$lat" p99_ms) ms at $rate req/s" \
+        "≥ 70%, every purchase 201" \
+        "$(pass "$ratio16 >= 70 && $(kv "$app16" n201) == $(kv "$app16" n) && $(kv "$lat" n201) == $(kv "$lat" n)")"
+    purchase_pair 1
+    ratio1=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$APP" ok_rps) / $TPS }")
+    local vs
+    vs=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$APP" ok_rps) / $(kv "$app16" ok_rps) }")
+    row "purchase, 1 partner, $CONNS conns (load $LOAD)" "$(kv "$APP" ok_rps) req/s ($vs% of $PARTNERS partners)" \
+        "pgbench $TPS tps" "$ratio1%" "$(kv "$APP" p50_ms) ms" "$(kv "$APP" p99_ms) ms closed loop" \
+        "≥ 70%, ≥ 80% of $PARTNERS partners" \
+        "$(pass "$ratio1 >= 70 && $vs >= 80 && $(kv "$APP" n201) == $(kv "$APP" n)")"
 }
 
 load_memory() {

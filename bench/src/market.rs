@@ -17,7 +17,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use prakerja_api::{
     catalogue::search::{search_sql, CourseSort},
     config::Settings,
-    otp::{rules::hash_input, Purpose},
+    otp::{model::destination_aad, rules::hash_input, Purpose},
     secrets::SecretHasher,
 };
 use rand::Rng;
@@ -163,6 +163,7 @@ struct PlanCard {
 pub async fn plan(database: &str, from: i64, count: i64, partners: i64) -> anyhow::Result<()> {
     let started = Instant::now();
     let hasher = sandbox_hasher()?;
+    let pii = sandbox_pii()?;
     let mut conn = db::connect(database).await?;
     conn.batch_execute(
         "CREATE TABLE IF NOT EXISTS bench_purchase_plan (
@@ -212,7 +213,16 @@ pub async fn plan(database: &str, from: i64, count: i64, partners: i64) -> anyho
         }
         let card_ids: Vec<Uuid> = chunk.iter().map(|r| r.card_id).collect();
         let accounts: Vec<Uuid> = chunk.iter().map(|r| r.account_id).collect();
-        let emails: Vec<&str> = chunk.iter().map(|r| r.email.as_str()).collect();
+        // The destination as otp::issue keeps it: masked, and sealed.
+        let masked: Vec<String> = chunk
+            .iter()
+            .map(|r| prakerja_api::notifications::Channel::Email.mask(&r.email))
+            .collect();
+        let sealed: Vec<Vec<u8>> = chunk
+            .iter()
+            .zip(&challenges)
+            .map(|(r, id)| pii.encrypt_str(&r.email, &destination_aad(*id)))
+            .collect();
         let partner_ids: Vec<Uuid> = chunk.iter().map(|r| r.partner_id).collect();
         let course_ids: Vec<Uuid> = chunk.iter().map(|r| r.course_id).collect();
         // Each platform calls from its own address (all of 127/8 is loopback),
@@ -224,14 +234,14 @@ pub async fn plan(database: &str, from: i64, count: i64, partners: i64) -> anyho
         // The challenge exactly as `otp::issue` writes a purchase code's.
         diesel::sql_query(
             "WITH r AS (SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bytea[],
-                             $5::uuid[], $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[])
-                        AS t(k, challenge_id, code, code_hash, card_id, account_id, email, partner_id, course_id, ip)),
+                             $5::uuid[], $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::bytea[])
+                        AS t(k, challenge_id, code, code_hash, card_id, account_id, masked, partner_id, course_id, ip, sealed)),
                   ins AS (
                     INSERT INTO otp_challenges (id, account_id, purpose, scope_key, budget_key, code_hash,
-                                                destination, context, expires_at, created_at)
+                                                destination, destination_ciphertext, context, expires_at, created_at)
                     SELECT r.challenge_id, r.account_id, 'purchase',
                            'purchase:' || r.card_id || ':' || r.course_id || ':' || r.partner_id,
-                           'card:' || r.card_id, r.code_hash, r.email,
+                           'card:' || r.card_id, r.code_hash, r.masked, r.sealed,
                            jsonb_build_object('card_id', r.card_id, 'course_id', r.course_id,
                                               'partner_id', r.partner_id, 'price_idr', c.price_idr),
                            now() + interval '2 hours', now()
@@ -246,10 +256,11 @@ pub async fn plan(database: &str, from: i64, count: i64, partners: i64) -> anyho
         .bind::<Array<Bytea>, _>(&hashes)
         .bind::<Array<SqlUuid>, _>(&card_ids)
         .bind::<Array<SqlUuid>, _>(&accounts)
-        .bind::<Array<Text>, _>(&emails)
+        .bind::<Array<Text>, _>(&masked)
         .bind::<Array<SqlUuid>, _>(&partner_ids)
         .bind::<Array<SqlUuid>, _>(&course_ids)
         .bind::<Array<Text>, _>(&ips)
+        .bind::<Array<Bytea>, _>(&sealed)
         .execute(&mut conn)
         .await?;
     }

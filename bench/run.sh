@@ -26,7 +26,9 @@ PARTICIPANTS="${BENCH_PARTICIPANTS:-100000}"
 CONNS=16                # connections for the throughput loads
 COURSES="${BENCH_COURSES:-10000}"
 PARTNERS=16             # partner platforms seeded (the purchase load also runs on 1)
-# Cards per purchase run (each card buys once; four runs take four ranges).
+# Cards per purchase run: each card buys once and the five runs (pgbench and
+# the app at 16 partners, the constant rate, both at 1) take five ranges, so
+# BENCH_PARTICIPANTS must be at least five times this.
 PURCHASE_CARDS="${BENCH_PURCHASE_CARDS:-20000}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 OUT="$PWD/target/bench/$(date -u +%Y%m%dT%H%M%SZ)"

@@ -19,7 +19,7 @@ FROM bench_purchase_plan WHERE k = :k \gset
 INSERT INTO "request_counts" ("bucket", "window_start", "hits") VALUES (:ip_bucket, date_trunc('minute', now()), 1) ON CONFLICT ("bucket", "window_start") DO UPDATE SET "hits" = ("request_counts"."hits" + 1) RETURNING "request_counts"."hits";
 -- The signature: the partner's keys, then the signature accepted once (and,
 -- one request in 128, the sweep of signatures too old to replay).
-SELECT "partners"."status", "partners"."secret_ciphertext", "partners"."previous_secret_ciphertext", "partners"."previous_secret_valid_until" FROM "partners" WHERE ("partners"."id" = :pid) LIMIT 1;
+SELECT "partners"."status", "partners"."capabilities", "partners"."secret_ciphertext", "partners"."previous_secret_ciphertext", "partners"."previous_secret_valid_until" FROM "partners" WHERE ("partners"."id" = :pid) LIMIT 1;
 INSERT INTO accepted_signatures (signer, signature, signed_at, accepted_at) VALUES (:signer, sha256(gen_random_uuid()::text::bytea), date_trunc('second', now()), now()) ON CONFLICT DO NOTHING;
 \set coin random(0, 127)
 \if :coin = 0

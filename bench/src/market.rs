@@ -44,8 +44,14 @@ pub async fn seed(
     let mut tsv = std::io::BufWriter::new(std::fs::File::create(format!("{out}/partners.tsv"))?);
     for i in 0..partners {
         let name = format!("{PARTNER_PREFIX} {:02}", i + 1);
-        let (partner, secret) =
-            prakerja_api::partners::model::create(&mut conn, &pii, &name, now).await?;
+        let (partner, secret) = prakerja_api::partners::model::create(
+            &mut conn,
+            &pii,
+            &name,
+            &[prakerja_api::partners::model::PartnerCapability::Training],
+            now,
+        )
+        .await?;
         writeln!(tsv, "{}\t{secret}", partner.id)?;
         // Its payable account, as its first purchase would open it.
         prakerja_api::card::ledger::open_partner_account(&mut conn, partner.id, now).await?;

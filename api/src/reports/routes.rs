@@ -339,8 +339,9 @@ pub async fn get_report(
         ("id" = Uuid, Path, description = "Report id"),
         ("attachment_id" = Uuid, Path, description = "Attachment id")
     ),
-    responses((status = 200, description = "The file", content(
-        (AttachmentUpload = "image/jpeg"), (AttachmentUpload = "image/png"), (AttachmentUpload = "application/pdf")
+    responses((status = 200, description = "The file, with the content type its bytes were recognised as", content(
+        (AttachmentUpload = "image/jpeg"), (AttachmentUpload = "image/png"),
+        (AttachmentUpload = "application/pdf", example = json!("%PDF-1.7 …"))
     )))
 )]
 #[get("/admin/reports/{id}/attachments/{attachment_id}")]

@@ -135,6 +135,16 @@ async fn partners_are_training_platforms_unless_the_admin_names_capabilities() {
         .await
         .unwrap();
     assert_eq!(view["capabilities"], json!(["training", "jobs"]));
+    // Absent means the default; null is not a list.
+    let res = app
+        .post(
+            "/v1/admin/partners",
+            Some(&admin.access),
+            &json!({"name": "X", "capabilities": null}),
+        )
+        .await;
+    let problem = assert_problem(res, 400, "invalid_request").await;
+    assert_eq!(problem["errors"][0]["field"], "capabilities");
     for bad in [json!([]), json!(["banking"]), json!(["jobs", "jobs"])] {
         let res = app
             .post(

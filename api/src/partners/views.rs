@@ -28,8 +28,13 @@ pub struct NewPartner {
     /// another word is 422 `validation_failed`. Only a `training` platform may
     /// upsert courses and only a `jobs` platform vacancies (403 `forbidden`).
     #[schema(schema_with = capabilities_schema)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_list")]
     pub capabilities: Option<Vec<String>>,
+}
+
+/// Absent is the default; `null` is not a list (400, as the document says).
+fn present_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    <Vec<String> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 fn capabilities_schema() -> utoipa::openapi::schema::Array {

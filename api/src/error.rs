@@ -248,6 +248,15 @@ impl ApiError {
         }])
     }
 
+    /// A field's text parsed as its type (a vocabulary word of `text_enum!`),
+    /// or a 422 naming the field with the parser's message.
+    pub fn parse_field<T: std::str::FromStr<Err = String>>(
+        field: &str,
+        value: &str,
+    ) -> Result<T, ApiError> {
+        value.parse().map_err(|m: String| ApiError::field(field, m))
+    }
+
     /// A 500 whose cause is logged and hidden from the client.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = ApiError::new(ErrorCode::InternalError);

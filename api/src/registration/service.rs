@@ -155,13 +155,6 @@ fn already_verified() -> ApiError {
         .detail("The identity is verified and cannot be changed.")
 }
 
-fn parse_field<T: std::str::FromStr<Err = String>>(
-    field: &str,
-    value: &str,
-) -> Result<T, ApiError> {
-    value.parse().map_err(|m: String| ApiError::field(field, m))
-}
-
 /// Stores the personal information. The address must be the KTP address, exactly.
 pub async fn set_profile(
     conn: &mut AsyncPgConnection,
@@ -169,9 +162,11 @@ pub async fn set_profile(
     who: &Principal,
     body: &ProfileBody,
 ) -> Result<ProfileView, ApiError> {
-    let education: EducationLevel = parse_field("education_level", &body.education_level)?;
-    let occupation: Occupation = parse_field("occupation", &body.occupation)?;
-    let employment: EmploymentStatus = parse_field("employment_status", &body.employment_status)?;
+    let education: EducationLevel =
+        ApiError::parse_field("education_level", &body.education_level)?;
+    let occupation: Occupation = ApiError::parse_field("occupation", &body.occupation)?;
+    let employment: EmploymentStatus =
+        ApiError::parse_field("employment_status", &body.employment_status)?;
     let province = &body.domicile_province_code;
     let regency = &body.domicile_regency_code;
     if province.len() != 2 || !province.bytes().all(|b| b.is_ascii_digit()) {

@@ -62,13 +62,6 @@ fn closed() -> ApiError {
         .detail("The report is resolved or rejected; send a new report if you still need help.")
 }
 
-fn parse_field<T: std::str::FromStr<Err = String>>(
-    field: &str,
-    value: &str,
-) -> Result<T, ApiError> {
-    value.parse().map_err(|m: String| ApiError::field(field, m))
-}
-
 fn text_field(field: &str, text: &str) -> Result<(), ApiError> {
     rules::check_text(text).map_err(|m| ApiError::field(field, m))
 }
@@ -111,7 +104,7 @@ pub async fn create(
     ip: std::net::IpAddr,
     body: &CreateReport,
 ) -> Result<ReportCreated, ApiError> {
-    let category: Category = parse_field("category", &body.category)?;
+    let category: Category = ApiError::parse_field("category", &body.category)?;
     text_field("description", &body.description)?;
     let email = contact_email(conn, reporter, body.contact_email.as_deref()).await?;
     let now = deps.clock.now();
@@ -457,7 +450,7 @@ pub async fn office_message(
     let requested: Option<ReportStatus> = body
         .status
         .as_deref()
-        .map(|s| parse_field("status", s))
+        .map(|s| ApiError::parse_field("status", s))
         .transpose()?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let (report, posted) = post(

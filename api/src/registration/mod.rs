@@ -1,6 +1,7 @@
 //! Registration and identity (DOMAIN.md §2): the steps of the participant's
 //! journey and the eligibility rules.
 
+pub mod identity;
 pub mod model;
 pub mod routes;
 pub mod rules;

@@ -2,7 +2,7 @@
 
 use actix_web::{get, post, put, web, HttpResponse};
 
-use super::{service, views::*, Deps};
+use super::{identity, service, views::*, Deps};
 use crate::{
     auth::Authenticated,
     contract::Operation,
@@ -91,7 +91,8 @@ pub async fn put_identity(
     caller: Caller,
     body: JsonBody<IdentityBody>,
 ) -> ApiResult<HttpResponse> {
-    let view = service::verify_identity(&state.db, deps(&state), &caller, &auth.0, &body.0).await?;
+    let view =
+        identity::verify_identity(&state.db, deps(&state), &caller, &auth.0, &body.0).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

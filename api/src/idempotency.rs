@@ -23,7 +23,14 @@
 //! them after the rollback. [`run_once`] wraps the whole sequence for routes
 //! whose handler does not need the lease.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use actix_web::{
     body::{to_bytes, MessageBody},
@@ -40,7 +47,7 @@ use uuid::Uuid;
 
 use crate::{
     clock::Clock,
-    db::{schema::idempotency_keys, text_enum, DbPool},
+    db::{prepared, schema::idempotency_keys, text_enum, DbPool},
     error::{ApiError, ErrorCode},
 };
 
@@ -123,7 +130,7 @@ impl Answer {
 }
 
 /// A claimed key. Only its owner (this value) may complete, renew or release it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Lease {
     caller: String,
     route: String,
@@ -131,6 +138,10 @@ pub struct Lease {
     owner: Uuid,
     /// The status of the route's success answer (200 unless [`Lease::answering`] says).
     success: StatusCode,
+    /// Set once [`Lease::commit`] stored the success answer in the domain
+    /// transaction: [`finish`] then has nothing left to store for a success
+    /// (one round trip and one commit fewer on every purchase).
+    success_stored: Arc<AtomicBool>,
 }
 
 /// What a claim found.
@@ -169,15 +180,13 @@ impl Lease {
         conn: &mut AsyncPgConnection,
         answer: &Answer,
     ) -> Result<(), ApiError> {
-        let stored = diesel::update(owned!(self))
-            .set((
-                idempotency_keys::state.eq(KeyState::Completed),
-                idempotency_keys::response_status.eq(answer.status.as_u16() as i16),
-                idempotency_keys::response_content_type.eq(&answer.content_type),
-                idempotency_keys::response_body.eq(answer.body.as_ref()),
-            ))
-            .execute(conn)
-            .await?;
+        let update = diesel::update(owned!(self)).set((
+            idempotency_keys::state.eq(KeyState::Completed),
+            idempotency_keys::response_status.eq(answer.status.as_u16() as i16),
+            idempotency_keys::response_content_type.eq(&answer.content_type),
+            idempotency_keys::response_body.eq(answer.body.as_ref()),
+        ));
+        let stored = prepared(update).execute(conn).await?;
         if stored == 1 {
             Ok(())
         } else {
@@ -205,7 +214,9 @@ impl Lease {
         conn: &mut AsyncPgConnection,
         value: &T,
     ) -> Result<(), ApiError> {
-        self.complete(conn, &self.success(value)?).await
+        self.complete(conn, &self.success(value)?).await?;
+        self.success_stored.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Extends the lease from `now`; `false` if this request no longer owns it.
@@ -291,6 +302,7 @@ pub async fn claim(
         key: key.to_owned(),
         owner,
         success: StatusCode::OK,
+        success_stored: Arc::default(),
     };
     let mut conn = pool.get().await?;
     let conn = &mut *conn;
@@ -391,6 +403,11 @@ pub async fn finish(
         content_type,
         body,
     };
+    // A success answer is only sent after its transaction committed, so a
+    // success stored by `commit` is on disk with the change it reports.
+    if answer.status.is_success() && AtomicBool::load(&lease.success_stored, Ordering::Acquire) {
+        return Ok(head.set_body(answer.body.boxed()));
+    }
     let mut conn = pool.get().await?;
     if answer.status.is_server_error() {
         lease.release(&mut conn).await?;

@@ -11,7 +11,10 @@ use diesel::{dsl::count_star, prelude::*, sql_types::Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::{
-    db::schema::{rate_limit_events, request_counts},
+    db::{
+        prepared,
+        schema::{rate_limit_events, request_counts},
+    },
     error::{ApiError, ErrorCode},
 };
 
@@ -50,11 +53,13 @@ fn retry_after(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 }
 
 async fn lock_bucket(conn: &mut AsyncPgConnection, bucket: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
-        .bind::<Text, _>(bucket)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    prepared(
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind::<Text, _>(bucket),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Events in the bucket within the window ending at `now`. Events stamped
@@ -347,7 +352,7 @@ pub async fn count_request(
     now: DateTime<Utc>,
 ) -> QueryResult<Result<(), Exceeded>> {
     let window_start = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
-    let hits: i32 = diesel::insert_into(request_counts::table)
+    let upsert = diesel::insert_into(request_counts::table)
         .values((
             request_counts::bucket.eq(bucket),
             request_counts::window_start.eq(window_start),
@@ -356,9 +361,8 @@ pub async fn count_request(
         .on_conflict((request_counts::bucket, request_counts::window_start))
         .do_update()
         .set(request_counts::hits.eq(request_counts::hits + 1))
-        .returning(request_counts::hits)
-        .get_result(conn)
-        .await?;
+        .returning(request_counts::hits);
+    let hits: i32 = prepared(upsert).get_result(conn).await?;
     if i64::from(hits) <= i64::from(per_minute) {
         return Ok(Ok(()));
     }

@@ -103,6 +103,7 @@ async fn guess(
             challenge_id,
             purpose,
             account: None,
+            scope_key: None,
             code,
         };
         otp::verify(conn, secrets, &Origin::default(), now, g).await

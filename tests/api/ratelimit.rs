@@ -303,3 +303,35 @@ async fn purge_job_drops_events_past_retention_by_the_service_clock() {
         0
     );
 }
+
+/// The per-IP counter runs on every request: its upsert stays prepared on the
+/// connection (`db::prepared`) instead of being parsed, planned and closed
+/// each time, and a statement Diesel does not cache shows the difference.
+#[tokio::test]
+async fn the_request_counter_is_prepared_once_per_connection() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    for _ in 0..3 {
+        ratelimit::count_request(&mut conn, "ip:test", 100, t0())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let kept = "SELECT count(*) AS n FROM pg_prepared_statements \
+                WHERE statement LIKE 'INSERT INTO \"request_counts\"%'";
+    assert_eq!(count(&mut conn, kept).await, 1);
+    // The control: the same kind of statement without the wrapper leaves
+    // nothing prepared once it has run.
+    for _ in 0..3 {
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE request_counts SET hits = hits WHERE bucket = $1")
+                .bind::<diesel::sql_types::Text, _>("ip:test"),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+    }
+    let uncached = "SELECT count(*) AS n FROM pg_prepared_statements \
+                    WHERE statement LIKE 'UPDATE request_counts%'";
+    assert_eq!(count(&mut conn, uncached).await, 0);
+}

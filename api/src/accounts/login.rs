@@ -172,6 +172,7 @@ pub async fn verify_login(
                 challenge_id,
                 purpose: Purpose::Login,
                 account: None,
+                scope_key: None,
                 code,
             };
             match otp::verify(conn, deps.secrets, &caller.origin, now, guess).await? {

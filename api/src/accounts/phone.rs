@@ -83,6 +83,7 @@ pub async fn verify_phone(
                 challenge_id,
                 purpose: Purpose::Phone,
                 account: Some(who.account_id),
+                scope_key: None,
                 code,
             };
             match otp::verify(conn, deps.secrets, &caller.origin, now, guess).await? {

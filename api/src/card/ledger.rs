@@ -37,6 +37,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{
+        prepared,
         schema::{journal_entries, ledger_accounts, ledger_postings},
         text_enum,
     },
@@ -333,8 +334,8 @@ pub async fn post(
                 ledger_postings::created_at.eq(now),
             ));
         }
-        diesel::insert_into(ledger_postings::table)
-            .values(&rows)
+        // One text per number of legs (two or three): bounded, so kept prepared.
+        prepared(diesel::insert_into(ledger_postings::table).values(&rows))
             .execute(conn)
             .await?;
         Ok(Posted {
@@ -353,13 +354,14 @@ async fn move_card_balance(
     amount: i64,
 ) -> QueryResult<Option<i64>> {
     let balance = ledger_accounts::balance_idr.assume_not_null();
-    diesel::update(
-        ledger_accounts::table
-            .find(account)
-            .filter((balance + amount).ge(0i64)),
+    let covered = ledger_accounts::table
+        .find(account)
+        .filter((balance + amount).ge(0i64));
+    prepared(
+        diesel::update(covered)
+            .set(ledger_accounts::balance_idr.eq(ledger_accounts::balance_idr + amount))
+            .returning(balance),
     )
-    .set(ledger_accounts::balance_idr.eq(ledger_accounts::balance_idr + amount))
-    .returning(balance)
     .get_result(conn)
     .await
     .optional()

@@ -4,9 +4,11 @@
 //! do), so queries never block the executor threads and one query function taking
 //! `&mut AsyncPgConnection` runs alone or inside a caller's transaction.
 
+mod prepared;
 pub mod schema;
 mod text_enum;
 
+pub use prepared::{prepared, Prepared};
 pub(crate) use text_enum::text_enum;
 
 use std::time::Duration;

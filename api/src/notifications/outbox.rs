@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Integer, Text, Timestamptz},
+    sql_types::{Array, Bool, Integer, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{channel::Channel, templates::Message};
 use crate::{
-    db::{schema::notifications, text_enum},
+    db::{prepared, schema::notifications, text_enum},
     integrations::notify::{NotifyAdapter, OutgoingMessage},
     pagination::{Page, SeqCursor},
 };
@@ -105,7 +105,7 @@ pub async fn enqueue_many(
     now: DateTime<Utc>,
     messages: &[(Channel, String, Message)],
 ) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, Jsonb, Nullable, Uuid as SqlUuid};
+    use diesel::sql_types::{Jsonb, Nullable};
     let mut queued = 0;
     for chunk in messages.chunks(ENQUEUE_CHUNK) {
         let mut ids = Vec::with_capacity(chunk.len());
@@ -154,22 +154,24 @@ pub async fn claim_due(
     now: DateTime<Utc>,
     limit: i32,
 ) -> QueryResult<Vec<Notification>> {
-    diesel::sql_query(
-        "UPDATE notifications SET status = $4, locked_until = $1, attempts = attempts + 1 \
-         WHERE id IN ( \
-           SELECT id FROM notifications \
-           WHERE (status = $5 AND next_attempt_at <= $2) \
-              OR (status = $4 AND locked_until < $2) \
-           ORDER BY next_attempt_at \
-           LIMIT $3 \
-           FOR UPDATE SKIP LOCKED) \
-         RETURNING *",
+    prepared(
+        diesel::sql_query(
+            "UPDATE notifications SET status = $4, locked_until = $1, attempts = attempts + 1 \
+             WHERE id IN ( \
+               SELECT id FROM notifications \
+               WHERE (status = $5 AND next_attempt_at <= $2) \
+                  OR (status = $4 AND locked_until < $2) \
+               ORDER BY next_attempt_at \
+               LIMIT $3 \
+               FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Timestamptz, _>(now + LEASE)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Integer, _>(limit)
+        .bind::<Text, _>(NotificationStatus::Sending)
+        .bind::<Text, _>(NotificationStatus::Queued),
     )
-    .bind::<Timestamptz, _>(now + LEASE)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Integer, _>(limit)
-    .bind::<Text, _>(NotificationStatus::Sending)
-    .bind::<Text, _>(NotificationStatus::Queued)
     .load(conn)
     .await
 }
@@ -209,7 +211,8 @@ pub async fn deliver_due(
         if batch.is_empty() {
             break;
         }
-        for n in batch {
+        let mut delivered = Vec::with_capacity(batch.len());
+        for n in &batch {
             // A slow gateway can make a batch outlast its lease; the rest of the
             // batch is then left for whoever claims it once the lease has passed.
             if n.locked_until
@@ -227,16 +230,13 @@ pub async fn deliver_due(
                 data: &n.data,
             };
             match adapter.send(&outgoing).await {
-                Ok(()) => {
-                    mark_sent(conn, &n, now(), scrub).await?;
-                    report.sent += 1;
-                }
+                Ok(()) => delivered.push(n),
                 Err(e) => {
                     let give_up = n.attempts >= MAX_ATTEMPTS;
                     tracing::warn!(notification_id = %n.id, attempts = n.attempts, give_up, error = %e, "notification not delivered");
-                    mark_attempt_failed(conn, &n, now(), &e.to_string(), give_up).await?;
+                    mark_attempt_failed(conn, n, now(), &e.to_string(), give_up).await?;
                     if give_up && scrub {
-                        scrub_finished(conn, &n).await?;
+                        scrub_finished(conn, n).await?;
                     }
                     if give_up {
                         report.failed += 1;
@@ -246,29 +246,49 @@ pub async fn deliver_due(
                 }
             }
         }
+        report.sent += mark_sent(conn, &delivered, now(), scrub).await?;
     }
     Ok(report)
 }
 
+/// Marks the messages of one batch that the gateway accepted as sent, in one
+/// statement: one commit per batch rather than per message. A worker killed
+/// before it leaves them `sending`; once their lease has passed they are sent
+/// again under the same gateway `Idempotency-Key`, which delivers them once.
+/// With `scrub` their body and data are blanked and the recipient masked in
+/// the same statement (see [`scrub_finished`]).
 async fn mark_sent(
     conn: &mut AsyncPgConnection,
-    n: &Notification,
+    delivered: &[&Notification],
     now: DateTime<Utc>,
     scrub: bool,
-) -> QueryResult<()> {
-    let target = notifications::table.find(n.id);
-    diesel::update(target)
-        .set((
-            notifications::status.eq(NotificationStatus::Sent),
-            notifications::sent_at.eq(now),
-            notifications::locked_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-        .await?;
-    if scrub {
-        scrub_finished(conn, n).await?;
+) -> QueryResult<u32> {
+    if delivered.is_empty() {
+        return Ok(0);
     }
-    Ok(())
+    let ids: Vec<Uuid> = delivered.iter().map(|n| n.id).collect();
+    let masked: Vec<String> = delivered
+        .iter()
+        .map(|n| n.channel.mask(&n.recipient))
+        .collect();
+    let marked = prepared(
+        diesel::sql_query(
+            "UPDATE notifications AS n SET status = $1, sent_at = $2, locked_until = NULL, \
+                    recipient = CASE WHEN $3 THEN d.masked ELSE n.recipient END, \
+                    body = CASE WHEN $3 THEN '' ELSE n.body END, \
+                    data = CASE WHEN $3 THEN '{}'::jsonb ELSE n.data END \
+             FROM unnest($4::uuid[], $5::text[]) AS d (id, masked) \
+             WHERE n.id = d.id",
+        )
+        .bind::<Text, _>(NotificationStatus::Sent)
+        .bind::<Timestamptz, _>(now)
+        .bind::<Bool, _>(scrub)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&masked),
+    )
+    .execute(conn)
+    .await?;
+    Ok(marked as u32)
 }
 
 /// Blanks what a finished message no longer needs (production): its body and

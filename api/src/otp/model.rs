@@ -6,7 +6,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::rules::{ChallengeState, Purpose};
-use crate::{crypto::PiiCipher, db::schema::otp_challenges, error::ApiError};
+use crate::{
+    crypto::PiiCipher,
+    db::{prepared, schema::otp_challenges},
+    error::ApiError,
+};
 
 /// A challenge row. The code is kept only as a keyed hash.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -161,13 +165,14 @@ pub async fn replace_code(
 
 /// Consumes an open challenge; `None` if it was not open any more.
 pub async fn consume(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Challenge>> {
-    diesel::update(
-        otp_challenges::table
-            .find(id)
-            .filter(otp_challenges::state.eq(ChallengeState::Open)),
+    let open = otp_challenges::table
+        .find(id)
+        .filter(otp_challenges::state.eq(ChallengeState::Open));
+    prepared(
+        diesel::update(open)
+            .set(otp_challenges::state.eq(ChallengeState::Consumed))
+            .returning(Challenge::as_returning()),
     )
-    .set(otp_challenges::state.eq(ChallengeState::Consumed))
-    .returning(Challenge::as_returning())
     .get_result(conn)
     .await
     .optional()

@@ -355,6 +355,10 @@ pub struct Guess<'a> {
     pub purpose: Purpose,
     /// The logged-in caller, if any: the challenge must be theirs.
     pub account: Option<Uuid>,
+    /// The scope the caller acts in ([`Scope::key`]), if the challenge must be
+    /// for it: a challenge of another scope is unknown, and none of its
+    /// guesses is spent.
+    pub scope_key: Option<&'a str>,
     pub code: &'a str,
 }
 
@@ -380,7 +384,10 @@ pub async fn verify(
     guess: Guess<'_>,
 ) -> Result<Verdict, ApiError> {
     let policy = guess.purpose.policy();
-    let mine = |c: &Challenge| guess.account.is_none_or(|a| a == c.account_id);
+    let mine = |c: &Challenge| {
+        guess.account.is_none_or(|a| a == c.account_id)
+            && guess.scope_key.is_none_or(|k| k == c.scope_key)
+    };
     let peeked = model::find(conn, guess.challenge_id, guess.purpose)
         .await?
         .filter(mine)

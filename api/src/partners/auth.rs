@@ -40,6 +40,7 @@ use super::{
     signature::{self, TimestampError},
 };
 use crate::{
+    db::prepared,
     error::{ApiError, ApiResult, ErrorCode},
     http::json::{is_json, parse_json, read_body, validate, JSON_LIMIT},
     state::AppState,
@@ -162,14 +163,16 @@ pub async fn accept_once(
     signed_at: DateTime<Utc>,
     real_now: DateTime<Utc>,
 ) -> diesel::QueryResult<bool> {
-    let inserted = diesel::sql_query(
-        "INSERT INTO accepted_signatures (signer, signature, signed_at, accepted_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    let inserted = prepared(
+        diesel::sql_query(
+            "INSERT INTO accepted_signatures (signer, signature, signed_at, accepted_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind::<Text, _>(signer)
+        .bind::<Bytea, _>(signature.as_slice())
+        .bind::<Timestamptz, _>(signed_at)
+        .bind::<Timestamptz, _>(real_now),
     )
-    .bind::<Text, _>(signer)
-    .bind::<Bytea, _>(signature.as_slice())
-    .bind::<Timestamptz, _>(signed_at)
-    .bind::<Timestamptz, _>(real_now)
     .execute(conn)
     .await?;
     if signature[0] & 0x7f == 0 {

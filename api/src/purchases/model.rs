@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::rules::{CancellationReason, Delivery, FaceCheckSource, PurchaseStatus, Transition};
 use crate::db::{
+    prepared,
     schema::{face_checks, platform_bindings, purchases},
     text_enum,
 };
@@ -77,14 +78,12 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewPurchase<'_>,
 ) -> QueryResult<Option<Purchase>> {
-    diesel::insert_into(purchases::table)
+    let insert = diesel::insert_into(purchases::table)
         .values(new)
         .on_conflict(purchases::redeem_code)
         .do_nothing()
-        .returning(Purchase::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+        .returning(Purchase::as_returning());
+    prepared(insert).get_result(conn).await.optional()
 }
 
 /// One purchase by id.

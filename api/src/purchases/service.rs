@@ -60,6 +60,10 @@ pub struct CardHolder {
     /// Set while the PMO blocks the account: it may neither receive purchase
     /// codes nor buy.
     blocked_at: Option<DateTime<Utc>>,
+    /// The sealed birth date and the schooling answer, for the purchase-day
+    /// rules (read with the card: one round trip instead of three).
+    birth_date_ciphertext: Option<Vec<u8>>,
+    in_formal_education: Option<bool>,
 }
 
 impl CardHolder {
@@ -103,6 +107,8 @@ pub async fn card_holder(
 ) -> QueryResult<Option<CardHolder>> {
     cards::table
         .inner_join(accounts::table)
+        .left_join(identities::table.on(identities::account_id.eq(cards::account_id)))
+        .left_join(profiles::table.on(profiles::account_id.eq(cards::account_id)))
         .filter(cards::card_number.eq(number))
         .select((
             cards::id,
@@ -114,6 +120,8 @@ pub async fn card_holder(
             accounts::phone_ciphertext,
             accounts::phone_verified_at,
             accounts::blocked_at,
+            identities::birth_date_ciphertext.nullable(),
+            profiles::in_formal_education.nullable(),
         ))
         .first(conn)
         .await
@@ -166,13 +174,15 @@ pub async fn course_on_sale(
     partner_id: Uuid,
     course_id: Uuid,
 ) -> QueryResult<Option<CourseOnSale>> {
-    diesel::sql_query(
-        "SELECT id, partner_id, title, delivery, price_idr, starts_at, duration_hours, \
-                category, level, institution, location \
-         FROM courses WHERE id = $1 AND partner_id = $2",
+    db::prepared(
+        diesel::sql_query(
+            "SELECT id, partner_id, title, delivery, price_idr, starts_at, duration_hours, \
+                    category, level, institution, location \
+             FROM courses WHERE id = $1 AND partner_id = $2",
+        )
+        .bind::<SqlUuid, _>(course_id)
+        .bind::<SqlUuid, _>(partner_id),
     )
-    .bind::<SqlUuid, _>(course_id)
-    .bind::<SqlUuid, _>(partner_id)
     .get_result(conn)
     .await
     .optional()
@@ -254,34 +264,23 @@ pub async fn request_code(
     })
 }
 
-/// The buyer's facts for the purchase-day rules.
-async fn buyer_eligible(
-    conn: &mut AsyncPgConnection,
-    pii: &PiiCipher,
-    account: Uuid,
-    today: NaiveDate,
-) -> Result<bool, ApiError> {
-    let sealed: Option<Vec<u8>> = identities::table
-        .find(account)
-        .select(identities::birth_date_ciphertext)
-        .first(conn)
-        .await
-        .optional()?;
-    let Some(sealed) = sealed else {
+/// Whether the card's holder may buy on `today` by age and schooling (the
+/// purchase-day rules); no identity on file never may.
+fn buyer_eligible(card: &CardHolder, pii: &PiiCipher, today: NaiveDate) -> Result<bool, ApiError> {
+    let Some(sealed) = &card.birth_date_ciphertext else {
         return Ok(false);
     };
+    let account = card.account_id;
     let birth_date: NaiveDate = pii
-        .decrypt_string(&sealed, &aad("identities", "birth_date", account))
+        .decrypt_string(sealed, &aad("identities", "birth_date", account))
         .map_err(|e| ApiError::internal(anyhow::anyhow!("birth date of {account}: {e}")))?
         .parse()
         .map_err(|_| ApiError::internal(anyhow::anyhow!("stored birth date of {account}")))?;
-    let studying: Option<bool> = profiles::table
-        .find(account)
-        .select(profiles::in_formal_education)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(rules::buyer_eligible(birth_date, studying, today))
+    Ok(rules::buyer_eligible(
+        birth_date,
+        card.in_formal_education,
+        today,
+    ))
 }
 
 /// What [`buy`] needs besides the connection.
@@ -346,24 +345,17 @@ pub async fn buy(
     // Reads that take no lock and do not change while the purchase runs.
     let (card, course) =
         card_and_course(conn, partner_id, &request.card_number, request.course_id).await?;
-    let eligible = buyer_eligible(conn, deps.pii, card.account_id, today).await?;
+    let eligible = buyer_eligible(&card, deps.pii, today)?;
     let scope_key = scope(&card, &course).key();
     let outcome = conn
         .transaction::<_, ApiError, _>(async |conn| {
             // 1. The code. A challenge of another card, course or platform is
             //    unknown here, and none of its guesses is spent.
-            let foreign = otp::model::find(conn, request.challenge_id, Purpose::Purchase)
-                .await?
-                .is_none_or(|c| c.scope_key != scope_key);
-            if foreign {
-                return Ok(Err(ApiError::new(ErrorCode::OtpInvalid).detail(
-                    "Unknown purchase code challenge; ask for a new purchase code.",
-                )));
-            }
             let guess = Guess {
                 challenge_id: request.challenge_id,
                 purpose: Purpose::Purchase,
                 account: None,
+                scope_key: Some(&scope_key),
                 code: &request.otp_code,
             };
             let challenge = match otp::verify(conn, deps.secrets, deps.origin, now, guess).await? {

@@ -143,7 +143,10 @@ pub async fn idle(addr: &str, n: usize, pid: u32) -> anyhow::Result<()> {
 
 /// One oha run's figures, from its JSON output, printed as `key=value` words
 /// for the shell: rps (all answers), ok_rps (2xx), p50_ms, p99_ms, max_ms,
-/// and counts per class (n, n2xx, n429, n5xx, nerr).
+/// and counts per class (n, n2xx, n429, n5xx, nerr, ncut). `ncut` counts the
+/// requests still in flight when oha's `-z` duration ran out, which oha
+/// aborts ("aborted due to deadline"): the load generator's cut, not an
+/// answer of the server, so `nerr` leaves them out.
 pub fn oha_summary(path: &str) -> anyhow::Result<()> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     let secs = v["summary"]["total"].as_f64().unwrap_or(0.0);
@@ -154,10 +157,15 @@ pub fn oha_summary(path: &str) -> anyhow::Result<()> {
             by_status.insert(code.parse()?, n.as_u64().unwrap_or(0));
         }
     }
-    let errors: u64 = v["errorDistribution"]
-        .as_object()
-        .map(|m| m.values().filter_map(Value::as_u64).sum())
-        .unwrap_or(0);
+    let (mut errors, mut cut) = (0u64, 0u64);
+    for (error, n) in v["errorDistribution"].as_object().into_iter().flatten() {
+        let n = n.as_u64().unwrap_or(0);
+        if error == "aborted due to deadline" {
+            cut += n;
+        } else {
+            errors += n;
+        }
+    }
     let count = |f: &dyn Fn(u16) -> bool| -> u64 {
         by_status
             .iter()
@@ -170,7 +178,7 @@ pub fn oha_summary(path: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "rps={:.1} ok_rps={:.1} p50_ms={:.2} p99_ms={:.2} max_ms={:.1} n={n} n2xx={ok} n429={} n5xx={} nerr={errors}",
+        "rps={:.1} ok_rps={:.1} p50_ms={:.2} p99_ms={:.2} max_ms={:.1} n={n} n2xx={ok} n429={} n5xx={} nerr={errors} ncut={cut}",
         n as f64 / secs.max(1e-9),
         ok as f64 / secs.max(1e-9),
         ms("p50"),

@@ -58,6 +58,38 @@ async fn thirty_wrong_passwords_at_once_get_at_most_ten_checks_then_the_right_on
     assert_problem(res, 429, "login_attempts_exceeded").await;
 }
 
+/// A login storm beyond what the hashing threads and their queue hold is
+/// answered 429 `rate_limited` with Retry-After before the login touches the
+/// database: the refused requests leave no attempt counted or held against
+/// the address, and the logins admitted still go through.
+#[tokio::test]
+async fn logins_beyond_the_hashing_queue_are_refused_before_any_database_work() {
+    // One hashing thread: one hashing and four queued at most.
+    let app = TestApp::spawn_with(&[("PASSWORD_HASH_CONCURRENCY", "1")]).await;
+    let address = email("queue");
+    app.verified_account(&address, PASSWORD).await;
+    let body = json!({"email": address, "password": PASSWORD});
+    let statuses = at_once(&app, 40, "POST", "/v1/auth/login", None, &body).await;
+    let admitted = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(admitted >= 1, "{statuses:?}");
+    assert!(refused >= 1, "nothing was refused: {statuses:?}");
+    assert_eq!(admitted + refused, 40, "{statuses:?}");
+    // The refused ones were not even counted by the login's per-IP window
+    // (its first database step); every admitted login was right, so its
+    // reserved attempt was given back.
+    let mut conn = app.db.conn().await;
+    let events = |bucket: &str| {
+        format!("SELECT count(*) AS n FROM rate_limit_events WHERE bucket LIKE '{bucket}'")
+    };
+    let counted = crate::helpers::count(&mut conn, &events("ip:login:%")).await;
+    assert_eq!(counted as usize, admitted, "{statuses:?}");
+    let held = crate::helpers::count(&mut conn, &events("login_fail%")).await;
+    assert_eq!(held, 0);
+    let res = app.post("/v1/auth/login", None, &body).await;
+    assert_eq!(res.status(), 200);
+}
+
 #[tokio::test]
 async fn thirty_wrong_current_passwords_at_once_get_at_most_ten_checks() {
     let app = TestApp::spawn().await;

@@ -69,6 +69,9 @@ pub async fn login(
     captcha_token: Option<&str>,
 ) -> Result<LoginChallenge, ApiError> {
     let now = deps.clock.now();
+    // A place in the hashing queue first: a storm beyond what the cores can
+    // hash is answered 429 here, before it costs the database anything.
+    let admission = deps.passwords.admit()?;
     let per_minute = deps.settings.rate_limit_ip_per_minute;
     {
         let mut conn = db.get().await?;
@@ -85,7 +88,11 @@ pub async fn login(
     drop(conn);
     let verified = deps
         .passwords
-        .verify(password, account.as_ref().map(|a| a.password_hash.as_str()))
+        .verify(
+            admission,
+            password,
+            account.as_ref().map(|a| a.password_hash.as_str()),
+        )
         .await;
     let mut conn = db.get().await?;
     let account = match (verified, account) {

@@ -254,6 +254,7 @@ pub async fn change_password(
     new_password: &str,
 ) -> Result<(), ApiError> {
     let now = deps.clock.now();
+    let admission = deps.passwords.admit()?;
     let (account, attempt) = {
         let mut conn = db.get().await?;
         let account = model::find(&mut conn, who.account_id)
@@ -265,7 +266,7 @@ pub async fn change_password(
     };
     let verified = deps
         .passwords
-        .verify(current, Some(&account.password_hash))
+        .verify(admission, current, Some(&account.password_hash))
         .await;
     if !matches!(verified, Ok(false)) {
         // Right, or never checked: either way not a wrong guess.

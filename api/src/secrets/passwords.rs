@@ -11,16 +11,17 @@
 //!   about 80 ms of work each), and beyond that are answered at once with 429
 //!   `rate_limited` and a Retry-After, instead of queueing for seconds.
 
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    mpsc, Arc, LazyLock, Mutex,
+use std::{
+    cell::RefCell,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc, LazyLock, Mutex,
+    },
 };
 
 use argon2::{
-    password_hash::{
-        rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
-    },
-    Algorithm, Argon2, Params, Version,
+    password_hash::{self, rand_core::OsRng, PasswordHash, PasswordHasher as _, SaltString},
+    Algorithm, Argon2, Block, Params, Version,
 };
 use tokio::sync::oneshot;
 
@@ -102,27 +103,28 @@ impl PasswordHasher {
         }
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        // Admission: hashing threads plus a short queue; past that the caller
-        // is told when to come back (about the time the queue takes to drain).
+    /// Takes a place among the requests admitted to hashing: the hashing
+    /// threads plus a short queue; past that the caller is told when to come
+    /// back (about the time the queue takes to drain). A login takes it
+    /// before anything else, so a storm beyond what the cores can hash is
+    /// answered 429 at once and costs the database nothing.
+    pub fn admit(&self) -> Result<Admission, ApiError> {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             return Err(busy(self.capacity.div_ceil(self.threads)));
         }
-        struct Admitted(Arc<AtomicUsize>);
-        impl Drop for Admitted {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::AcqRel);
-            }
-        }
-        let admitted = Admitted(self.admitted.clone());
+        Ok(Admission(self.admitted.clone()))
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        admission: Admission,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
             let out = work();
-            drop(admitted);
+            drop(admission);
             let _ = tx.send(out);
         });
         // Never blocks: admission keeps the queue below its capacity.
@@ -135,28 +137,89 @@ impl PasswordHasher {
     /// Hashes a new password (PHC string with salt and parameters).
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
         let password = password.to_owned();
-        self.run(move || hash_blocking(&password)).await?
+        let admission = self.admit()?;
+        self.run(admission, move || hash_blocking(&password))
+            .await?
     }
 
-    /// Checks a password against a stored hash; `None` verifies a dummy hash
-    /// (always false) to keep timing the same for unknown accounts.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
+    /// Checks a password against a stored hash, in the place `admission`
+    /// holds; `None` verifies a dummy hash (always false) to keep timing the
+    /// same for unknown accounts.
+    pub async fn verify(
+        &self,
+        admission: Admission,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<bool, ApiError> {
         let password = password.to_owned();
         let known = stored.is_some();
         let stored = stored
             .map(str::to_owned)
             .unwrap_or_else(|| DUMMY_HASH.clone());
-        self.run(move || {
-            let ok = PasswordHash::new(&stored)
-                .map(|parsed| {
-                    argon2()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false);
-            ok && known
+        self.run(admission, move || {
+            verify_on_this_thread(password.as_bytes(), &stored) && known
         })
         .await
+    }
+}
+
+thread_local! {
+    /// The argon2 working memory of this hashing thread (19 MiB), kept from
+    /// one verification to the next. Allocated afresh for every hash, glibc
+    /// hands each 19 MiB back to the kernel and faults it in again page by
+    /// page the next time: that doubled the CPU cost of a login (half of it
+    /// in the kernel) and left the hashing threads' arenas holding memory
+    /// anyway. What stays here after a verification is derived from the
+    /// password and salt only as the stored hash is, which the process holds
+    /// already.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a PHC string on the calling thread, with this
+/// thread's kept working memory; what `PasswordVerifier::verify_password`
+/// does, with the stored hash's own algorithm, version and parameters, and
+/// the same constant-time comparison of the outputs (`password_hash::Output`).
+fn verify_on_this_thread(password: &[u8], stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    BLOCKS.with_borrow_mut(|memory| {
+        memory.resize(blocks, Block::default());
+        let computed = password_hash::Output::init_with(expected.len(), |out| {
+            argon2
+                .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+                .map_err(|_| password_hash::Error::Crypto)
+        });
+        computed.is_ok_and(|computed| computed == expected)
+    })
+}
+
+/// A place among the requests admitted to hashing ([`PasswordHasher::admit`]),
+/// given back when dropped: once the hash is done, or when the request ends
+/// before it.
+pub struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -188,11 +251,48 @@ mod tests {
         let hasher = PasswordHasher::new(2);
         let hash = hasher.hash("kuda lumping 77").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(hasher.verify("kuda lumping 77", Some(&hash)).await.unwrap());
-        assert!(!hasher.verify("kuda lumping 78", Some(&hash)).await.unwrap());
-        assert!(!hasher
-            .verify("dummy password for timing", None)
-            .await
-            .unwrap());
+        let verify = |password: &'static str, stored: Option<String>| {
+            let hasher = hasher.clone();
+            async move {
+                let admission = hasher.admit().unwrap();
+                hasher
+                    .verify(admission, password, stored.as_deref())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(verify("kuda lumping 77", Some(hash.clone())).await);
+        assert!(!verify("kuda lumping 78", Some(hash)).await);
+        assert!(!verify("dummy password for timing", None).await);
+    }
+
+    /// The kept-memory verifier answers as the crate's own verifier does,
+    /// for hashes of other parameters too (older hashes keep theirs), one
+    /// after another on one thread (the memory is resized between them).
+    #[test]
+    fn kept_memory_verification_agrees_with_the_crate() {
+        use argon2::password_hash::PasswordVerifier;
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let other = small
+            .hash_password(b"pisang goreng", &salt)
+            .unwrap()
+            .to_string();
+        let ours = hash_blocking("pisang goreng").unwrap();
+        for stored in [&ours, &other, &ours] {
+            let parsed = PasswordHash::new(stored).unwrap();
+            for guess in ["pisang goreng", "pisang gorenk", ""] {
+                assert_eq!(
+                    verify_on_this_thread(guess.as_bytes(), stored),
+                    argon2().verify_password(guess.as_bytes(), &parsed).is_ok(),
+                    "{guess:?} against {stored}"
+                );
+            }
+        }
+        assert!(!verify_on_this_thread(b"x", "not a phc string"));
     }
 }

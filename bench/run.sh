@@ -145,14 +145,22 @@ load_selection() {
     row "selection, rerun with the same seed" "$same of 4 identical" "-" "-" "-" "-" "byte-identical" "$(pass "$same == 4")"
 }
 
-# The statements GET /v1/me makes, replayed by pgbench with the same ids.
+# The statements GET /v1/me makes, replayed by pgbench with the same ids and
+# the same round trips (the server's statement log): the per-IP counter
+# (middleware), the session (authentication), then the view's five reads sent
+# at once (pipelined) on one connection. A colon before a letter is a pgbench
+# variable even inside a literal, hence concat_ws(chr(58), …) for the bucket.
 me_script() {
     cat <<SQL
+INSERT INTO request_counts (bucket, window_start, hits) VALUES (concat_ws(chr(58), 'ip', 'GET /v1/me', '127.0.0.1'), date_trunc('minute', now()), 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = request_counts.hits + 1 RETURNING request_counts.hits;
 SELECT s.account_id, s.ended_at, s.expires_at, a.role, a.blocked_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = '$SESSION' LIMIT 1;
+\startpipeline
 SELECT * FROM accounts WHERE id = '$ACCOUNT' LIMIT 1;
-SELECT * FROM identities WHERE account_id = '$ACCOUNT' LIMIT 1;
+SELECT account_id, kk_index, nik_ciphertext, kk_ciphertext, birth_date_ciphertext, full_name_ciphertext, birth_place_ciphertext, address_ciphertext, gender, province_code, regency_code FROM identities WHERE account_id = '$ACCOUNT' LIMIT 1;
 SELECT EXISTS (SELECT 1 FROM identities WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM profiles WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM ktp_photos WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM face_enrollments WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM questionnaires WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM accounts WHERE id = '$ACCOUNT' AND phone_verified_at IS NOT NULL), EXISTS (SELECT 1 FROM statements WHERE account_id = '$ACCOUNT'), EXISTS (SELECT 1 FROM aptitude_submissions WHERE account_id = '$ACCOUNT');
 SELECT c.id, c.batch_id, c.card_number, c.status, c.purchase_deadline, c.issued_at, c.deactivated_at, l.balance_idr FROM cards c JOIN ledger_accounts l ON l.card_id = c.id WHERE c.account_id = '$ACCOUNT' LIMIT 1;
+SELECT status, reviewed_at, expired_at FROM purchases WHERE account_id = '$ACCOUNT' AND status <> 'cancelled' ORDER BY purchased_at DESC LIMIT 1;
+\endpipeline
 SQL
 }
 
@@ -160,9 +168,11 @@ ME_P99_UNLOADED=""
 load_me() {
     start_server
     me_script >"$OUT/me.sql"
-    local statements tps app target_rate lat ratio
+    local statements trips tps app target_rate lat ratio
     statements=$(grep -c ';$' "$OUT/me.sql")
-    say "GET /v1/me: pgbench replaying its $statements statements, then the app, $CONNS connections each"
+    # Round trips: each statement outside a pipeline, and each pipeline.
+    trips=$(awk '/^\\startpipeline/ { p = 1; n++; next } /^\\endpipeline/ { p = 0; next } /;$/ && !p { n++ } END { print n }' "$OUT/me.sql")
+    say "GET /v1/me: pgbench replaying its $statements statements ($trips round trips), then the app, $CONNS connections each"
     tps=$(pgbench_tps me "$CONNS" "$OUT/me.sql")
     app=$(oha_run me-max -c "$CONNS" -z "${SECONDS_PER_RUN}s" -H "Authorization: Bearer $TOKEN" "$URL/v1/me")
     # Latency at a constant rate: the target throughput (70% of the limit).
@@ -170,10 +180,10 @@ load_me() {
     lat=$(oha_run me-rate -c "$CONNS" -z "${SECONDS_PER_RUN}s" -q "$target_rate" --latency-correction \
         -H "Authorization: Bearer $TOKEN" "$URL/v1/me")
     ratio=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$app" ok_rps) / $tps }")
-    row "GET /v1/me ($statements statements), $CONNS conns" "$(kv "$app" ok_rps) req/s" \
+    row "GET /v1/me ($statements statements, $trips round trips), $CONNS conns" "$(kv "$app" ok_rps) req/s" \
         "pgbench $tps tps" "$ratio%" "$(kv "$lat" p50_ms) ms" "$(kv "$lat" p99_ms) ms" \
-        "≥ 70%, ≤ 2 statements, p99 ≤ 10 ms at $target_rate req/s" \
-        "$(pass "$ratio >= 70 && $statements <= 2 && $(kv "$lat" p99_ms) <= 10")"
+        "≥ 70%, ≤ 2 round trips, p99 ≤ 10 ms at $target_rate req/s" \
+        "$(pass "$ratio >= 70 && $trips <= 2 && $(kv "$lat" p99_ms) <= 10")"
 }
 
 load_login() {

@@ -108,7 +108,10 @@ impl AppState {
             metrics: Metrics::new(),
             tokens: TokenIssuer::new(&settings),
             secrets: SecretHasher::new(settings.token_hash_key.clone()),
-            passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            passwords: PasswordHasher::new(
+                settings.password_hash_concurrency,
+                usize::try_from(crate::accounts::rules::LOGIN_FAILURES.max).unwrap_or(10),
+            ),
             settings: Arc::new(settings),
             clock,
             notifier,

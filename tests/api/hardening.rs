@@ -64,7 +64,7 @@ async fn thirty_wrong_passwords_at_once_get_at_most_ten_checks_then_the_right_on
 /// the address, and the logins admitted still go through.
 #[tokio::test]
 async fn logins_beyond_the_hashing_queue_are_refused_before_any_database_work() {
-    // One hashing thread: one hashing and four queued at most.
+    // One hashing thread: ten admitted at most (one hashing, the rest queued).
     let app = TestApp::spawn_with(&[("PASSWORD_HASH_CONCURRENCY", "1")]).await;
     let address = email("queue");
     app.verified_account(&address, PASSWORD).await;
@@ -86,8 +86,6 @@ async fn logins_beyond_the_hashing_queue_are_refused_before_any_database_work() 
     assert_eq!(counted as usize, admitted, "{statuses:?}");
     let held = crate::helpers::count(&mut conn, &events("login_fail%")).await;
     assert_eq!(held, 0);
-    let res = app.post("/v1/auth/login", None, &body).await;
-    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]

@@ -58,6 +58,30 @@ pub(super) async fn reserve_password_attempt(
     }
 }
 
+/// The answer to a login the hashing queue has no room for: 429
+/// `login_attempts_exceeded` when the account is locked out (API.md: a locked
+/// account answers that first, for requests sent at once too), otherwise the
+/// queue's 429 `rate_limited`. One read; nothing is counted.
+async fn busy_refusal(db: &DbPool, deps: Deps<'_>, email: &str, busy: ApiError) -> ApiError {
+    let Ok(email) = Email::parse(email) else {
+        return busy;
+    };
+    let failures = failures_bucket(deps, email.as_str());
+    let locked = match db.get().await {
+        Ok(mut conn) => ratelimit::lockout(&mut conn, &failures, LOGIN_FAILURES, deps.clock.now())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match locked {
+        Ok(Err(e)) => e
+            .into_error(ErrorCode::LoginAttemptsExceeded)
+            .detail("Too many wrong passwords; wait for the time in Retry-After."),
+        Ok(Ok(())) => busy,
+        Err(e) => e,
+    }
+}
+
 /// Login step 1: email + password (+ captcha), then a code by email. Takes the
 /// pool: no connection is held while the captcha and argon2 run.
 pub async fn login(
@@ -70,8 +94,11 @@ pub async fn login(
 ) -> Result<LoginChallenge, ApiError> {
     let now = deps.clock.now();
     // A place in the hashing queue first: a storm beyond what the cores can
-    // hash is answered 429 here, before it costs the database anything.
-    let admission = deps.passwords.admit()?;
+    // hash is answered 429 here, before it writes anything.
+    let admission = match deps.passwords.admit() {
+        Ok(admission) => admission,
+        Err(busy) => return Err(busy_refusal(db, deps, email, busy).await),
+    };
     let per_minute = deps.settings.rate_limit_ip_per_minute;
     {
         let mut conn = db.get().await?;

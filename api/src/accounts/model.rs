@@ -10,7 +10,7 @@ use crate::{
     crypto::PiiCipher,
     db::{
         schema::{account_tokens, accounts, refresh_tokens, sessions},
-        text_enum,
+        text_enum, Reader,
     },
     error::ApiError,
 };
@@ -101,7 +101,7 @@ pub async fn find_by_phone_index(
 }
 
 /// Finds an account by id.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Account>> {
+pub async fn find(conn: &mut impl Reader, id: Uuid) -> QueryResult<Option<Account>> {
     accounts::table
         .find(id)
         .select(Account::as_select())

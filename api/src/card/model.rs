@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::db::{
     schema::{cards, ledger_accounts},
-    text_enum,
+    text_enum, Reader,
 };
 
 text_enum! {
@@ -42,10 +42,7 @@ pub struct CardRow {
 }
 
 /// The card of an account, with its balance.
-pub async fn of_account(
-    conn: &mut AsyncPgConnection,
-    account: Uuid,
-) -> QueryResult<Option<CardRow>> {
+pub async fn of_account(conn: &mut impl Reader, account: Uuid) -> QueryResult<Option<CardRow>> {
     cards::table
         .inner_join(ledger_accounts::table)
         .filter(cards::account_id.eq(account))

@@ -40,21 +40,16 @@ pub async fn my_card(conn: &mut AsyncPgConnection, account: Uuid) -> Result<Card
     })
 }
 
-/// The beneficiary summary of `GET /v1/me`.
-pub async fn beneficiary(
-    conn: &mut AsyncPgConnection,
-    account: Uuid,
-) -> QueryResult<Option<Beneficiary>> {
-    let Some(row) = model::of_account(conn, account).await? else {
-        return Ok(None);
-    };
-    let purchase_deadline = next_purchase_deadline(conn, &row).await?;
-    Ok(Some(Beneficiary {
+/// The beneficiary summary of `GET /v1/me`: the card with its balance, and
+/// what the card's latest purchase leaves for the next one
+/// ([`purchases::service::previous_of`]).
+pub fn beneficiary_of(row: model::CardRow, previous: purchases::rules::Previous) -> Beneficiary {
+    Beneficiary {
         batch_id: row.batch_id,
         card_status: row.status,
         balance_idr: row.balance_idr,
-        purchase_deadline,
-    }))
+        purchase_deadline: purchases::rules::purchase_deadline(row.purchase_deadline, previous),
+    }
 }
 
 /// The last Asia/Jakarta date for the card's next purchase (API.md Card and

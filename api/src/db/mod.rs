@@ -9,6 +9,15 @@ pub mod schema;
 mod text_enum;
 
 pub use prepared::{prepared, Prepared};
+
+/// What a read runs on: a connection (`&mut AsyncPgConnection`, pooled or
+/// not), or `&mut &AsyncPgConnection`, a shared borrow of one. Reads given
+/// shared borrows of one connection and polled together (`try_join!`) go out
+/// at once and come back in one round trip: diesel-async pipelines them
+/// (`GET /v1/me` reads its five parts so).
+pub trait Reader: diesel_async::AsyncConnectionCore<Backend = Pg> {}
+
+impl<C: diesel_async::AsyncConnectionCore<Backend = Pg>> Reader for C {}
 pub(crate) use text_enum::text_enum;
 
 use std::time::Duration;

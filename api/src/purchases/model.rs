@@ -11,7 +11,7 @@ use super::rules::{CancellationReason, Delivery, FaceCheckSource, PurchaseStatus
 use crate::db::{
     prepared,
     schema::{face_checks, platform_bindings, purchases},
-    text_enum,
+    text_enum, Reader,
 };
 
 /// A purchase with its copy of the course's terms.
@@ -109,14 +109,39 @@ pub async fn find_by_redeem_code(
         .optional()
 }
 
+/// Where a card's latest purchase that was not cancelled stands: its status,
+/// when it was reviewed and when it expired.
+pub type Standing = (PurchaseStatus, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// What the next purchase of a card depends on: its latest purchase that was
 /// not cancelled (status, review and expiry stamps).
 pub async fn latest_standing(
     conn: &mut AsyncPgConnection,
     card_id: Uuid,
-) -> QueryResult<Option<(PurchaseStatus, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>> {
+) -> QueryResult<Option<Standing>> {
     purchases::table
         .filter(purchases::card_id.eq(card_id))
+        .filter(purchases::status.ne(PurchaseStatus::Cancelled))
+        .order(purchases::purchased_at.desc())
+        .select((
+            purchases::status,
+            purchases::reviewed_at,
+            purchases::expired_at,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// [`latest_standing`] by the card's holder: a person holds one card ever, so
+/// the account's purchases are its card's (for reads that do not know the
+/// card yet, `GET /v1/me`).
+pub async fn latest_standing_of_account(
+    conn: &mut impl Reader,
+    account_id: Uuid,
+) -> QueryResult<Option<Standing>> {
+    purchases::table
+        .filter(purchases::account_id.eq(account_id))
         .filter(purchases::status.ne(PurchaseStatus::Cancelled))
         .order(purchases::purchased_at.desc())
         .select((

@@ -293,7 +293,13 @@ pub struct BuyDeps<'a> {
 /// What the card's purchases leave for the next one (read inside the
 /// purchase's transaction, after the card's OTP lock).
 pub async fn previous(conn: &mut AsyncPgConnection, card_id: Uuid) -> QueryResult<Previous> {
-    Ok(match model::latest_standing(conn, card_id).await? {
+    Ok(previous_of(model::latest_standing(conn, card_id).await?))
+}
+
+/// What the latest purchase that was not cancelled (its status, review and
+/// expiry) leaves for the next one.
+pub fn previous_of(latest: Option<model::Standing>) -> Previous {
+    match latest {
         None => Previous::None,
         Some((status, reviewed_at, expired_at)) => Previous::of(
             status,
@@ -301,7 +307,7 @@ pub async fn previous(conn: &mut AsyncPgConnection, card_id: Uuid) -> QueryResul
             expired_at.map(jakarta_date),
         )
         .unwrap_or(Previous::None),
-    })
+    }
 }
 
 fn refusal(e: NextPurchaseRefusal) -> ApiError {

@@ -9,9 +9,12 @@ use uuid::Uuid;
 
 use crate::{
     crypto::{BlindIndex, PiiCipher},
-    db::schema::{
-        accounts, aptitude_submissions, cards, face_enrollments, identities, ktp_photos,
-        nik_claims, profiles, questionnaires, statements,
+    db::{
+        schema::{
+            accounts, aptitude_submissions, cards, face_enrollments, identities, ktp_photos,
+            nik_claims, profiles, questionnaires, statements,
+        },
+        Reader,
     },
     error::ApiError,
     identity::{Gender, KkNumber, Nik},
@@ -61,7 +64,7 @@ fn open(pii: &PiiCipher, blob: &[u8], column: &str, account: Uuid) -> Result<Str
 
 /// The account's identity, if verified.
 pub async fn load_identity(
-    conn: &mut AsyncPgConnection,
+    conn: &mut impl Reader,
     pii: &PiiCipher,
     account: Uuid,
 ) -> Result<Option<Identity>, ApiError> {
@@ -144,7 +147,7 @@ pub async fn account_by_nik(
 }
 
 /// Which registration steps are done, in the journey's order.
-pub async fn steps_done(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<[bool; 8]> {
+pub async fn steps_done(conn: &mut impl Reader, account: Uuid) -> QueryResult<[bool; 8]> {
     let (identity, profile, ktp, face, questionnaire, phone, statement, aptitude): (
         bool,
         bool,

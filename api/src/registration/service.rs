@@ -471,9 +471,9 @@ pub async fn eligibility(
     })
 }
 
-/// Which registration steps are done, in the journey's order (`GET /v1/me`).
-pub async fn progress(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<Registration> {
-    let done = model::steps_done(conn, account).await?;
+/// Which registration steps are done, in the journey's order (`GET /v1/me`),
+/// from the steps' flags ([`model::steps_done`]).
+pub fn progress_of(done: [bool; 8]) -> Registration {
     let (mut completed_steps, mut missing_steps) = (Vec::new(), Vec::new());
     for (step, is_done) in REGISTRATION_STEPS.into_iter().zip(done) {
         if is_done {
@@ -482,9 +482,9 @@ pub async fn progress(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResul
             missing_steps.push(step);
         }
     }
-    Ok(Registration {
+    Registration {
         complete: missing_steps.is_empty(),
         completed_steps,
         missing_steps,
-    })
+    }
 }

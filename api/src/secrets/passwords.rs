@@ -7,9 +7,11 @@
 //!   blocking pool), as many as `PASSWORD_HASH_CONCURRENCY`, at a lower CPU
 //!   priority (Linux nice 10), so a busy hasher yields the cores to the
 //!   requests that only read or write the database;
-//! - requests beyond those threads wait in a bounded queue (four per thread:
-//!   about 80 ms of work each), and beyond that are answered at once with 429
-//!   `rate_limited` and a Retry-After, instead of queueing for seconds.
+//! - requests beyond those threads wait in a bounded queue (four per thread,
+//!   and room for at least the lock-out's ten wrong passwords: about 80 to
+//!   200 ms of work), and beyond that are answered at once with 429
+//!   `rate_limited` and a Retry-After, instead of queueing for seconds; a
+//!   login takes its place before it touches the database.
 
 use std::{
     cell::RefCell,
@@ -66,14 +68,16 @@ pub struct PasswordHasher {
     /// Requests admitted and not finished (hashing or queued).
     admitted: Arc<AtomicUsize>,
     capacity: usize,
-    threads: usize,
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashing threads (usually the number of cores).
-    pub fn new(concurrency: usize) -> Self {
+    /// `concurrency` hashing threads (usually the number of cores), admitting
+    /// at least `admit_at_least` requests at once (the lock-out's wrong
+    /// passwords: a burst at one account must be able to reach its lock-out,
+    /// however few threads hash).
+    pub fn new(concurrency: usize, admit_at_least: usize) -> Self {
         let threads = concurrency.max(1);
-        let capacity = threads * (1 + QUEUE_PER_THREAD);
+        let capacity = (threads * (1 + QUEUE_PER_THREAD)).max(admit_at_least);
         let (jobs, queue) = mpsc::sync_channel::<Job>(capacity);
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
@@ -99,7 +103,6 @@ impl PasswordHasher {
             jobs,
             admitted: Arc::new(AtomicUsize::new(0)),
             capacity,
-            threads,
         }
     }
 
@@ -111,7 +114,7 @@ impl PasswordHasher {
     pub fn admit(&self) -> Result<Admission, ApiError> {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
-            return Err(busy(self.capacity.div_ceil(self.threads)));
+            return Err(busy());
         }
         Ok(Admission(self.admitted.clone()))
     }
@@ -128,9 +131,7 @@ impl PasswordHasher {
             let _ = tx.send(out);
         });
         // Never blocks: admission keeps the queue below its capacity.
-        self.jobs
-            .try_send(job)
-            .map_err(|_| busy(self.capacity.div_ceil(self.threads)))?;
+        self.jobs.try_send(job).map_err(|_| busy())?;
         rx.await.map_err(ApiError::internal)
     }
 
@@ -223,11 +224,12 @@ impl Drop for Admission {
     }
 }
 
-/// 429 `rate_limited`: the hashing queue is full.
-fn busy(retry_after_secs: usize) -> ApiError {
+/// 429 `rate_limited`: the hashing queue is full. It drains in well under a
+/// second (a few hashes per thread of about 20 ms each): come back in one.
+fn busy() -> ApiError {
     ApiError::new(ErrorCode::RateLimited)
         .detail("Too many logins at once; retry after the time in Retry-After.")
-        .retry_after(retry_after_secs as u64)
+        .retry_after(1)
 }
 
 /// Gives the calling thread a lower CPU priority (Linux: per thread), so
@@ -248,7 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify_and_dummy_never_matches() {
-        let hasher = PasswordHasher::new(2);
+        let hasher = PasswordHasher::new(2, 0);
         let hash = hasher.hash("kuda lumping 77").await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         let verify = |password: &'static str, stored: Option<String>| {

@@ -107,10 +107,9 @@ impl PasswordHasher {
     }
 
     /// Takes a place among the requests admitted to hashing: the hashing
-    /// threads plus a short queue; past that the caller is told when to come
-    /// back (about the time the queue takes to drain). A login takes it
-    /// before anything else, so a storm beyond what the cores can hash is
-    /// answered 429 at once and costs the database nothing.
+    /// threads plus a short queue; past that the caller is told to come back
+    /// in a second. A login takes it before anything else, so a storm beyond
+    /// what the cores can hash is answered 429 at once, without a write.
     pub fn admit(&self) -> Result<Admission, ApiError> {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
             self.admitted.fetch_sub(1, Ordering::AcqRel);

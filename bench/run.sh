@@ -146,14 +146,16 @@ load_selection() {
 }
 
 # The statements GET /v1/me makes, replayed by pgbench with the same ids and
-# the same round trips (the server's statement log): the per-IP counter
-# (middleware), the session (authentication), then the view's five reads sent
-# at once (pipelined) on one connection. A colon before a letter is a pgbench
+# the same round trips (the server's statement log): the per-IP counter and
+# the session sent at once (the gate), then the view's five reads sent at
+# once, each pipeline on one connection. A colon before a letter is a pgbench
 # variable even inside a literal, hence concat_ws(chr(58), …) for the bucket.
 me_script() {
     cat <<SQL
+\startpipeline
 INSERT INTO request_counts (bucket, window_start, hits) VALUES (concat_ws(chr(58), 'ip', 'GET /v1/me', '127.0.0.1'), date_trunc('minute', now()), 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = request_counts.hits + 1 RETURNING request_counts.hits;
 SELECT s.account_id, s.ended_at, s.expires_at, a.role, a.blocked_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id = '$SESSION' LIMIT 1;
+\endpipeline
 \startpipeline
 SELECT * FROM accounts WHERE id = '$ACCOUNT' LIMIT 1;
 SELECT account_id, kk_index, nik_ciphertext, kk_ciphertext, birth_date_ciphertext, full_name_ciphertext, birth_place_ciphertext, address_ciphertext, gender, province_code, regency_code FROM identities WHERE account_id = '$ACCOUNT' LIMIT 1;

@@ -24,9 +24,7 @@ use crate::{
     config::Settings,
     contract,
     error::{ErrorCode, FieldError, Problem},
-    http::{
-        authenticate::authenticate, fallback, ip_limit::ip_limit, request_context::request_context,
-    },
+    http::{fallback, gate::gate, request_context::request_context},
     incentives, partners, purchases, registration, reports, sandbox, service,
     state::AppState,
     vacancies,
@@ -314,8 +312,7 @@ pub fn build(
         .service(web::redirect("/docs", "/docs/").permanent())
         .default_service(web::to(fallback::not_matched))
         .wrap(from_fn(contract::guard))
-        .wrap(from_fn(authenticate))
-        .wrap(from_fn(ip_limit))
+        .wrap(from_fn(gate))
         .wrap(cors)
         .wrap(from_fn(request_context))
         .wrap(from_fn(crate::metrics::http::track))

@@ -14,6 +14,7 @@ use crate::{
     db::{
         prepared,
         schema::{rate_limit_events, request_counts},
+        Reader,
     },
     error::{ApiError, ErrorCode},
 };
@@ -346,7 +347,7 @@ pub fn per_ip_limit(per_minute: u32) -> Limit {
 /// see the `request_counts` migration) and refuses it once the minute holds
 /// `per_minute`: the per-IP limit every route shares the shape of.
 pub async fn count_request(
-    conn: &mut AsyncPgConnection,
+    conn: &mut impl Reader,
     bucket: &str,
     per_minute: u32,
     now: DateTime<Utc>,

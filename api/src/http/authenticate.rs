@@ -1,53 +1,56 @@
-//! Resolves `Authorization: Bearer …` before the handler's extractors run, so a
-//! bad token is answered 401 even when the body is also malformed (API.md). The
-//! outcome is left in the request's extensions for the `auth` extractors.
+//! Resolves `Authorization: Bearer …`: the token's signature and expiry on the
+//! CPU, then its session in the database, so a logout, password change or
+//! block takes effect at once. The gate ([`super::gate`]) runs it before the
+//! handler's extractors, so a bad token is answered 401 even when the body is
+//! also malformed (API.md), and leaves the outcome in the request's extensions
+//! for the `auth` extractors.
 
-use actix_web::{
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    http::header,
-    middleware::Next,
-    web, HttpMessage,
-};
+use actix_web::{dev::ServiceRequest, http::header};
 use chrono::{DateTime, Utc};
-use diesel::{prelude::*, OptionalExtension};
+use diesel::{prelude::*, OptionalExtension, QueryResult};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::{
-    auth::{jwt::TokenError, AuthOutcome, Principal, Role},
-    db::schema::{accounts, sessions},
+    auth::{
+        jwt::{Claims, TokenError},
+        Principal, Role,
+    },
+    db::{
+        schema::{accounts, sessions},
+        Reader,
+    },
     error::ErrorCode,
     state::AppState,
 };
 
-/// The middleware (installed with `actix_web::middleware::from_fn`).
-pub async fn authenticate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let token = value
+/// The bearer token of a request: `None` without an `Authorization` header,
+/// `Some(None)` when the header is there but holds no bearer token.
+pub fn bearer_token(req: &ServiceRequest) -> Option<Option<&str>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    Some(
+        value
             .to_str()
             .ok()
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(str::trim)
-            .map(str::to_owned);
-        let outcome = match (token, req.app_data::<web::Data<AppState>>()) {
-            (Some(token), Some(state)) => resolve(state, &token).await,
-            _ => Err(ErrorCode::Unauthenticated),
-        };
-        req.extensions_mut().insert(AuthOutcome(outcome));
-    }
-    next.call(req).await
+            .map(str::trim),
+    )
+}
+
+/// The token's claims, when it is signed by us and unexpired (no database).
+pub fn claims(state: &AppState, token: &str) -> Result<Claims, ErrorCode> {
+    state.tokens.verify(token).map_err(|e| match e {
+        TokenError::Expired => ErrorCode::AccessTokenExpired,
+        TokenError::Invalid => ErrorCode::Unauthenticated,
+    })
 }
 
 /// What decides whether a session still admits requests.
 #[derive(Queryable)]
-struct SessionState {
+pub struct SessionState {
     account_id: Uuid,
     ended_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
@@ -55,19 +58,11 @@ struct SessionState {
     blocked_at: Option<DateTime<Utc>>,
 }
 
-async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> {
-    let claims = state.tokens.verify(token).map_err(|e| match e {
-        TokenError::Expired => ErrorCode::AccessTokenExpired,
-        TokenError::Invalid => ErrorCode::Unauthenticated,
-    })?;
-    let mut conn = state
-        .db
-        .get()
-        .await
-        .map_err(|_| ErrorCode::ServiceUnavailable)?;
-    let row: Option<SessionState> = sessions::table
+/// The session a token names, with its account's role and block.
+pub async fn session(conn: &mut impl Reader, id: Uuid) -> QueryResult<Option<SessionState>> {
+    sessions::table
         .inner_join(accounts::table)
-        .filter(sessions::id.eq(claims.sid))
+        .filter(sessions::id.eq(id))
         .select((
             sessions::account_id,
             sessions::ended_at,
@@ -75,17 +70,24 @@ async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> 
             accounts::role,
             accounts::blocked_at,
         ))
-        .first(&mut conn)
+        .first(conn)
         .await
         .optional()
-        .map_err(|_| ErrorCode::ServiceUnavailable)?;
+}
+
+/// Whether the session admits the token's bearer at real time `now`.
+pub fn principal(
+    claims: &Claims,
+    session: Option<SessionState>,
+    now: DateTime<Utc>,
+) -> Result<Principal, ErrorCode> {
     let Some(SessionState {
         account_id,
         ended_at,
         expires_at,
         role,
         blocked_at,
-    }) = row
+    }) = session
     else {
         return Err(ErrorCode::Unauthenticated);
     };
@@ -93,7 +95,7 @@ async fn resolve(state: &AppState, token: &str) -> Result<Principal, ErrorCode> 
         return Err(ErrorCode::Unauthenticated);
     }
     // Session lifetimes are security checks on real time (API.md: Time).
-    if ended_at.is_some() || blocked_at.is_some() || expires_at <= state.clock.security_now() {
+    if ended_at.is_some() || blocked_at.is_some() || expires_at <= now {
         return Err(ErrorCode::SessionEnded);
     }
     Ok(Principal {

@@ -6,6 +6,7 @@ pub mod authenticate;
 pub mod caller;
 pub mod client_ip;
 pub mod fallback;
+pub mod gate;
 pub mod image;
 pub mod ip_limit;
 pub mod json;

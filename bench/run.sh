@@ -105,10 +105,11 @@ start_server() {
     "$BENCH" seed-server --database "$SERVER_DB" --participants "$PARTICIPANTS" --out "$OUT"
     ulimit -n 8192 2>/dev/null || ulimit -n 4096 || true
     # Per-IP limits would answer the load generator (one address) 429. As
-    # many database connections as pgbench gets clients (the default pool of
-    # 8 would hold 16 concurrent purchases to 8 in the database).
+    # many database connections for the HTTP workers as pgbench gets clients
+    # (the default pool of 8 would hold 16 concurrent purchases to 6 in the
+    # database), and a quarter more for the jobs (see db::pool_shares).
     APP_ENV=sandbox DATABASE_URL="$(db_url "$SERVER_DB")" HOST=127.0.0.1 PORT="$PORT" \
-        DATABASE_POOL_SIZE="${BENCH_POOL_SIZE:-$CONNS}" PASSWORD_HASH_CONCURRENCY="$HASH_THREADS" \
+        DATABASE_POOL_SIZE="${BENCH_POOL_SIZE:-$((CONNS * 5 / 4))}" PASSWORD_HASH_CONCURRENCY="$HASH_THREADS" \
         RATE_LIMIT_IP_PER_MINUTE=100000000 RUST_LOG=warn \
         "$SERVER_BIN" serve >"$OUT/server.log" 2>&1 &
     SERVER_PID=$!

@@ -61,11 +61,15 @@ impl Application {
             }
             None => (None, None),
         };
-        let server = HttpServer::new(move || app::build(data.clone(), doc.clone(), known.clone()))
-            .workers(workers)
-            .shutdown_timeout(30)
-            .listen(listener)?
-            .run();
+        // Each worker gets its own pool on its own thread (`AppState::for_worker`).
+        let server = HttpServer::new(move || {
+            let worker = web::Data::new(data.for_worker());
+            app::build(worker, doc.clone(), known.clone())
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
         Ok(Application {
             port,
             state,

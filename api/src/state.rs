@@ -6,7 +6,10 @@
 //! collaborators, never the state, and a job, a benchmark or the CLI can call
 //! them without building the web app. Nothing here imports a domain.
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex,
+};
 
 use anyhow::Context;
 
@@ -24,9 +27,17 @@ use crate::{
     secrets::{passwords::PasswordHasher, SecretHasher},
 };
 
-/// Everything a handler or job needs, shared by all workers.
+/// Everything a handler or job needs. One per HTTP worker
+/// ([`AppState::for_worker`]), alike but for its pool; the built one is the
+/// background jobs'.
+#[derive(Clone)]
 pub struct AppState {
+    /// This worker's pool (the jobs' pool in the state [`AppState::build`] returns).
     pub db: DbPool,
+    /// Every pool of the instance, the jobs' first, for `GET /metrics`.
+    pub pools: Arc<Mutex<Vec<DbPool>>>,
+    /// The workers' shares of `DATABASE_POOL_SIZE`, and how many are taken.
+    worker_shares: Arc<(Vec<usize>, AtomicUsize)>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub notifier: NotifyAdapter,
@@ -49,7 +60,7 @@ pub struct AppState {
     /// Payout provider adapter.
     pub payout: PayoutAdapter,
     /// This instance's operational metrics (`GET /metrics`).
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -57,9 +68,10 @@ impl AppState {
     /// offset) and an adapter per outside service (sandbox: simulated when its
     /// URL is unset).
     pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
+        let (jobs, workers) = db::pool_shares(settings.db_pool_size, settings.workers);
         let pool = db::build_pool(
             settings.database_url(),
-            settings.db_pool_size,
+            jobs,
             settings.db_pool_timeout,
             settings.db_statement_timeout,
         )?;
@@ -99,13 +111,15 @@ impl AppState {
             None => PayoutAdapter::Sandbox,
         };
         Ok(AppState {
+            pools: Arc::new(Mutex::new(vec![pool.clone()])),
+            worker_shares: Arc::new((workers, AtomicUsize::new(0))),
             db: pool,
             payout,
             pii: settings.pii_keys.cipher(),
             blind: settings.pii_keys.blind_index(),
             registry,
             face,
-            metrics: Metrics::new(),
+            metrics: Arc::new(Metrics::new()),
             tokens: TokenIssuer::new(&settings),
             secrets: SecretHasher::new(settings.token_hash_key.clone()),
             passwords: PasswordHasher::new(
@@ -117,5 +131,36 @@ impl AppState {
             notifier,
             http,
         })
+    }
+
+    /// The state of one HTTP worker: the same collaborators with a pool of
+    /// its own, sized by [`db::pool_shares`]. Called on the worker's thread
+    /// (the app factory), so its connections are driven there.
+    pub fn for_worker(&self) -> AppState {
+        let (shares, taken) = &*self.worker_shares;
+        let n = taken.fetch_add(1, Ordering::Relaxed);
+        // A worker started beyond the planned count (actix restarts one that
+        // panicked) takes the smallest share again.
+        let size = shares.get(n).or(shares.last()).copied().unwrap_or(1);
+        let pool = match db::build_pool(
+            self.settings.database_url(),
+            size,
+            self.settings.db_pool_timeout,
+            self.settings.db_statement_timeout,
+        ) {
+            Ok(pool) => pool,
+            Err(e) => {
+                tracing::error!(error = %e, "no pool of its own for a worker; it shares the jobs' pool");
+                return self.clone();
+            }
+        };
+        self.pools
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pool.clone());
+        AppState {
+            db: pool,
+            ..self.clone()
+        }
     }
 }

@@ -64,6 +64,23 @@ pub type DbPool = Pool<AsyncPgConnection>;
 /// A connection checked out of the pool.
 pub type DbConn = Object<AsyncPgConnection>;
 
+/// How an instance's `DATABASE_POOL_SIZE` connections are shared out: a
+/// quarter (at least 2, never all) to the background jobs, and the rest
+/// evenly to the HTTP workers, each at least one. Each worker has a pool of
+/// its own because a connection's socket is driven by a task on the runtime
+/// that opened it: a request served by one worker on another worker's
+/// connection would wake that thread for every reply (a context switch per
+/// round trip, a third of the CPU of `GET /v1/me` when measured).
+pub fn pool_shares(total: usize, workers: usize) -> (usize, Vec<usize>) {
+    let jobs = (total / 4).max(2).min(total.saturating_sub(1)).max(1);
+    let rest = total.saturating_sub(jobs);
+    let workers = workers.max(1);
+    let shares = (0..workers)
+        .map(|i| (rest / workers + usize::from(i < rest % workers)).max(1))
+        .collect();
+    (jobs, shares)
+}
+
 /// Builds the pool. Each new connection gets a `statement_timeout` so that a runaway
 /// query cannot hold a connection forever, and UTC as its time zone.
 pub fn build_pool(
@@ -168,4 +185,32 @@ pub async fn migrations_current(conn: &mut AsyncPgConnection) -> anyhow::Result<
             .await
             .context("reading applied migrations")?;
     Ok(applied.version.as_deref() == Some(latest.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_shares;
+
+    #[test]
+    fn the_pool_is_shared_between_jobs_and_workers() {
+        // (total, workers) → (jobs, each worker's share)
+        type Case = ((usize, usize), (usize, &'static [usize]));
+        let cases: [Case; 7] = [
+            ((8, 2), (2, &[3, 3])),
+            ((6, 1), (2, &[4])),
+            ((16, 2), (4, &[6, 6])),
+            ((20, 2), (5, &[8, 7])),
+            ((9, 4), (2, &[2, 2, 2, 1])),
+            ((2, 1), (1, &[1])),
+            // Fewer connections than workers: each worker still gets one.
+            ((1, 2), (1, &[1, 1])),
+        ];
+        for ((total, workers), (jobs, shares)) in cases {
+            assert_eq!(
+                pool_shares(total, workers),
+                (jobs, shares.to_vec()),
+                "{total} connections, {workers} workers"
+            );
+        }
+    }
 }

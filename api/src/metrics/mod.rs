@@ -112,7 +112,7 @@ impl Metrics {
             )
             .expect("valid metric"),
             last_success: Mutex::new(HashMap::new()),
-            pool_max: IntGauge::new("db_pool_max_connections", "Configured size of the database pool")
+            pool_max: IntGauge::new("db_pool_max_connections", "Configured size of the database pools (the jobs' and every worker's)")
                 .expect("valid metric"),
             pool_size: IntGauge::new("db_pool_connections", "Open database connections in the pool")
                 .expect("valid metric"),

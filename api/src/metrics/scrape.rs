@@ -78,12 +78,19 @@ async fn shared_state(state: &AppState) -> anyhow::Result<(Backlog, Vec<StateCou
 pub async fn render(state: &AppState) -> String {
     let m = &state.metrics;
     // Before the scrape takes a connection of its own.
-    let pool = state.db.status();
-    m.pool_max.set(pool.max_size as i64);
-    m.pool_size.set(pool.size as i64);
-    m.pool_in_use
-        .set(pool.size.saturating_sub(pool.available) as i64);
-    m.pool_waiting.set(pool.waiting as i64);
+    // The instance's pools (the jobs' and each worker's) as one.
+    let (mut max, mut size, mut in_use, mut waiting) = (0, 0, 0, 0);
+    for pool in state.pools.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let status = pool.status();
+        max += status.max_size;
+        size += status.size;
+        in_use += status.size.saturating_sub(status.available);
+        waiting += status.waiting;
+    }
+    m.pool_max.set(max as i64);
+    m.pool_size.set(size as i64);
+    m.pool_in_use.set(in_use as i64);
+    m.pool_waiting.set(waiting as i64);
     m.update_job_lag(&Job::ALL.iter().map(|j| j.name()).collect::<Vec<_>>());
     match tokio::time::timeout(DATABASE_READ_TIMEOUT, shared_state(state)).await {
         Ok(Ok((backlog, owed))) => {

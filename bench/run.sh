@@ -183,8 +183,15 @@ load_me() {
     lat=$(oha_run me-rate -c "$CONNS" -z "${SECONDS_PER_RUN}s" -q "$target_rate" --latency-correction \
         -H "Authorization: Bearer $TOKEN" "$URL/v1/me")
     ratio=$(awk "BEGIN { printf \"%.0f\", 100 * $(kv "$app" ok_rps) / $tps }")
+    # Above the app's maximum that rate only measures the queue, so the
+    # latency at 70% of what the app reached stands beside it.
+    local own_rate own
+    own_rate=$(awk "BEGIN { printf \"%d\", $(kv "$app" ok_rps) * 0.7 }")
+    own=$(oha_run me-own-rate -c "$CONNS" -z "${SECONDS_PER_RUN}s" -q "$own_rate" --latency-correction \
+        -H "Authorization: Bearer $TOKEN" "$URL/v1/me")
     row "GET /v1/me ($statements statements, $trips round trips), $CONNS conns" "$(kv "$app" ok_rps) req/s" \
-        "pgbench $tps tps" "$ratio%" "$(kv "$lat" p50_ms) ms" "$(kv "$lat" p99_ms) ms" \
+        "pgbench $tps tps" "$ratio%" "$(kv "$lat" p50_ms) ms ($(kv "$own" p50_ms) ms)" \
+        "$(kv "$lat" p99_ms) ms ($(kv "$own" p99_ms) ms at $own_rate req/s)" \
         "≥ 70%, ≤ 2 round trips, p99 ≤ 10 ms at $target_rate req/s" \
         "$(pass "$ratio >= 70 && $trips <= 2 && $(kv "$lat" p99_ms) <= 10")"
 }

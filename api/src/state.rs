@@ -18,7 +18,7 @@ use crate::{
     clock::Clock,
     config::Settings,
     crypto::{BlindIndex, PiiCipher},
-    db::{self, DbPool},
+    db::{self, DbPool, WeakDbPool},
     integrations::{
         self, face::FaceAdapter, notify::NotifyAdapter, payout::PayoutAdapter,
         registry::RegistryAdapter,
@@ -34,8 +34,9 @@ use crate::{
 pub struct AppState {
     /// This worker's pool (the jobs' pool in the state [`AppState::build`] returns).
     pub db: DbPool,
-    /// Every pool of the instance, the jobs' first, for `GET /metrics`.
-    pub pools: Arc<Mutex<Vec<DbPool>>>,
+    /// Every pool of the instance, the jobs' first, for `GET /metrics`; weak,
+    /// so the pool of a worker that has ended closes with it.
+    pub pools: Arc<Mutex<Vec<WeakDbPool>>>,
     /// The workers' shares of `DATABASE_POOL_SIZE`, and how many are taken.
     worker_shares: Arc<(Vec<usize>, AtomicUsize)>,
     pub settings: Arc<Settings>,
@@ -111,7 +112,7 @@ impl AppState {
             None => PayoutAdapter::Sandbox,
         };
         Ok(AppState {
-            pools: Arc::new(Mutex::new(vec![pool.clone()])),
+            pools: Arc::new(Mutex::new(vec![pool.weak()])),
             worker_shares: Arc::new((workers, AtomicUsize::new(0))),
             db: pool,
             payout,
@@ -154,10 +155,10 @@ impl AppState {
                 return self.clone();
             }
         };
-        self.pools
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(pool.clone());
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.retain(|p| p.upgrade().is_some());
+        pools.push(pool.weak());
+        drop(pools);
         AppState {
             db: pool,
             ..self.clone()

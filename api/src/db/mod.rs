@@ -64,13 +64,16 @@ pub type DbPool = Pool<AsyncPgConnection>;
 /// A connection checked out of the pool.
 pub type DbConn = Object<AsyncPgConnection>;
 
+/// A pool that is not kept open by the one holding it (see [`DbPool::weak`]).
+pub type WeakDbPool = deadpool::managed::WeakPool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+
 /// How an instance's `DATABASE_POOL_SIZE` connections are shared out: a
 /// quarter (at least 2, never all) to the background jobs, and the rest
 /// evenly to the HTTP workers, each at least one. Each worker has a pool of
 /// its own because a connection's socket is driven by a task on the runtime
 /// that opened it: a request served by one worker on another worker's
 /// connection would wake that thread for every reply (a context switch per
-/// round trip, a third of the CPU of `GET /v1/me` when measured).
+/// round trip, a fifth of the server's CPU on `GET /v1/me` when measured).
 pub fn pool_shares(total: usize, workers: usize) -> (usize, Vec<usize>) {
     let jobs = (total / 4).max(2).min(total.saturating_sub(1)).max(1);
     let rest = total.saturating_sub(jobs);

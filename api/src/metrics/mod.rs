@@ -114,11 +114,11 @@ impl Metrics {
             last_success: Mutex::new(HashMap::new()),
             pool_max: IntGauge::new("db_pool_max_connections", "Configured size of the database pools (the jobs' and every worker's)")
                 .expect("valid metric"),
-            pool_size: IntGauge::new("db_pool_connections", "Open database connections in the pool")
+            pool_size: IntGauge::new("db_pool_connections", "Open database connections in the pools")
                 .expect("valid metric"),
             pool_in_use: IntGauge::new(
                 "db_pool_connections_in_use",
-                "Database connections checked out of the pool",
+                "Database connections checked out of the pools",
             )
             .expect("valid metric"),
             pool_waiting: IntGauge::new(

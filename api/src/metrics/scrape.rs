@@ -77,16 +77,20 @@ async fn shared_state(state: &AppState) -> anyhow::Result<(Backlog, Vec<StateCou
 /// Refreshes the gauges and renders every metric.
 pub async fn render(state: &AppState) -> String {
     let m = &state.metrics;
-    // Before the scrape takes a connection of its own.
-    // The instance's pools (the jobs' and each worker's) as one.
+    // The instance's pools (the jobs' and each worker's) as one, read before
+    // the scrape takes a connection of its own.
     let (mut max, mut size, mut in_use, mut waiting) = (0, 0, 0, 0);
-    for pool in state.pools.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let status = pool.status();
+    let pools: Vec<_> = {
+        let weak = state.pools.lock().unwrap_or_else(|e| e.into_inner());
+        weak.iter().filter_map(|p| p.upgrade()).collect()
+    };
+    for status in pools.iter().map(|p| p.status()) {
         max += status.max_size;
         size += status.size;
         in_use += status.size.saturating_sub(status.available);
         waiting += status.waiting;
     }
+    drop(pools);
     m.pool_max.set(max as i64);
     m.pool_size.set(size as i64);
     m.pool_in_use.set(in_use as i64);

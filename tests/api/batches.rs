@@ -258,6 +258,7 @@ async fn selection_runs_once_after_closing_within_the_quota_and_issues_credited_
 
     let selection_date = prakerja_api::clock::jakarta_date(after_close);
     let mut winners = 0;
+    let mut credit_entries = HashSet::new();
     for p in &people {
         let res = app.get("/v1/me/card", Some(&p.access)).await;
         let apps: Value = app
@@ -302,12 +303,31 @@ async fn selection_runs_once_after_closing_within_the_quota_and_issues_credited_
             assert_eq!(txs["data"][0]["kind"], "credit");
             assert_eq!(txs["data"][0]["amount_idr"], 1_000_000);
             assert_eq!(txs["data"][0]["balance_after_idr"], 1_000_000);
+            // The wave's first (and here only) part of its credits.
+            assert_eq!(txs["data"][0]["reference"], format!("selection:{wave}:1"));
+            credit_entries.insert(txs["data"][0]["id"].as_str().unwrap().to_owned());
         } else {
             assert_problem(res, 404, "card_not_found").await;
             assert_eq!(apps["data"][0]["status"], "not_selected");
         }
     }
     assert_eq!(winners, 2);
+    assert_eq!(
+        credit_entries.len(),
+        1,
+        "the winners' credits are one entry with a leg per card and one from the budget"
+    );
+    let mut conn = app.db.conn().await;
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM ledger_postings p JOIN journal_entries e ON e.id = p.entry_id \
+             WHERE e.kind = 'credit' AND p.account_id = '00000000-0000-0000-0000-000000000001' \
+             AND p.amount_idr = -2000000"
+        )
+        .await,
+        1
+    );
     app.assert_ledger_invariants().await;
 }
 

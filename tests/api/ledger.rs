@@ -85,7 +85,7 @@ async fn card(conn: &mut AsyncPgConnection, balance: i64, now: DateTime<Utc>) ->
         .bind::<Timestamptz, _>(now),
     )
     .await;
-    ledger::credit_new_cards(conn, &[card], balance, now)
+    ledger::credit_new_cards(conn, &format!("test:{card}"), &[card], balance, now)
         .await
         .unwrap();
     ledger::card_account(conn, card).await.unwrap().0
@@ -234,6 +234,59 @@ async fn one_cause_posts_once() {
         Some("journal_entries_kind_reference_key")
     );
     app.assert_ledger_invariants().await;
+}
+
+#[tokio::test]
+async fn a_part_of_a_wave_is_credited_once() {
+    let app = TestApp::spawn().await;
+    let now = app.state.clock.now();
+    let mut conn = app.db.conn().await;
+    let account = card(&mut conn, 1_000_000, now).await;
+    let card_id = ledger_card(&mut conn, account).await;
+    // The same cause again (a rerun of the part): refused before anything is
+    // written, so the card keeps one account and one credit.
+    let again =
+        ledger::credit_new_cards(&mut conn, &format!("test:{card_id}"), &[card_id], 5, now).await;
+    assert!(
+        matches!(
+            &again,
+            Err(LedgerError::AlreadyPosted {
+                kind: EntryKind::Credit,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    assert_eq!(
+        ledger::balance(&mut conn, account).await.unwrap(),
+        1_000_000
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM ledger_accounts WHERE card_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    app.assert_ledger_invariants().await;
+}
+
+/// The card of a card's ledger account.
+async fn ledger_card(conn: &mut AsyncPgConnection, account: Uuid) -> Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Card {
+        #[diesel(sql_type = SqlUuid)]
+        card_id: Uuid,
+    }
+    diesel_async::RunQueryDsl::get_result::<Card>(
+        diesel::sql_query("SELECT card_id FROM ledger_accounts WHERE id = $1")
+            .bind::<SqlUuid, _>(account),
+        conn,
+    )
+    .await
+    .unwrap()
+    .card_id
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 //! commit), written in the transaction of the change that causes them.
 //!
 //! - **One cause posts once.** An entry's `(kind, reference)` is unique: the
-//!   reference names its cause (the card for a credit or an expiry, the
-//!   purchase for a purchase or its refund, the payout attempt for a payment),
+//!   reference names its cause (a part of a wave's selection for the credit of
+//!   its new cards, the card for an expiry, the purchase for a purchase or its
+//!   refund, the payout attempt for a payment),
 //!   so a retried job or a duplicate webhook gets [`LedgerError::AlreadyPosted`]
 //!   instead of paying twice.
 //! - **No overdraft, no aborted transaction.** Only card accounts cache a
@@ -161,6 +162,9 @@ pub enum LedgerError {
     AlreadyPosted { kind: EntryKind, reference: String },
     #[error("no ledger account {0}")]
     UnknownAccount(Uuid),
+    /// A total beyond what an `i64` of rupiah holds.
+    #[error("the amounts of an entry overflow")]
+    Overflow,
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -368,28 +372,49 @@ async fn move_card_balance(
 }
 
 /// Opens card accounts and credits each with `amount` from the programme
-/// budget, as one balanced `credit` entry per card (referenced by the card), in
-/// a few set-based statements (selection credits up to millions of cards at
-/// once). The programme side caches no balance, so no shared row is updated.
+/// budget, as one balanced `credit` entry for them all (referenced by
+/// `reference`, the cause: a part of a wave's selection), in three set-based
+/// statements. Selection credits up to millions of cards at once: an entry per
+/// card would write two more rows per card (the entry and its budget leg),
+/// about a third of the ledger's work. The programme side caches no balance, so
+/// no shared row is updated.
 pub async fn credit_new_cards(
     conn: &mut AsyncPgConnection,
+    reference: &str,
     card_ids: &[Uuid],
     amount: i64,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
+) -> Result<(), LedgerError> {
     if card_ids.is_empty() {
         return Ok(());
     }
+    let total = i64::try_from(card_ids.len())
+        .ok()
+        .and_then(|n| n.checked_mul(amount))
+        .ok_or(LedgerError::Overflow)?;
+    let entry_id: Option<Uuid> = diesel::insert_into(journal_entries::table)
+        .values((
+            journal_entries::id.eq(Uuid::new_v4()),
+            journal_entries::kind.eq(EntryKind::Credit),
+            journal_entries::reference.eq(reference),
+            journal_entries::created_at.eq(now),
+        ))
+        .on_conflict((journal_entries::kind, journal_entries::reference))
+        .do_nothing()
+        .returning(journal_entries::id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    let Some(entry_id) = entry_id else {
+        return Err(LedgerError::AlreadyPosted {
+            kind: EntryKind::Credit,
+            reference: reference.to_owned(),
+        });
+    };
     // Fresh ids in ascending order (like `card_ids`, when the caller sorts
     // them): each index then fills page by page instead of at random places.
-    let fresh_sorted = || {
-        let mut ids: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();
-        ids.sort_unstable();
-        ids
-    };
-    let accounts = fresh_sorted();
-    let entries = fresh_sorted();
-    let references: Vec<String> = card_ids.iter().map(Uuid::to_string).collect();
+    let mut accounts: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();
+    accounts.sort_unstable();
     diesel::sql_query(
         "INSERT INTO ledger_accounts (id, kind, card_id, balance_idr, created_at) \
          SELECT a, $5, c, $3, $4 FROM unnest($1::uuid[], $2::uuid[]) AS t(a, c)",
@@ -401,29 +426,21 @@ pub async fn credit_new_cards(
     .bind::<Text, _>(AccountKind::ParticipantCard)
     .execute(conn)
     .await?;
-    diesel::sql_query(
-        "INSERT INTO journal_entries (id, kind, reference, created_at) \
-         SELECT e, $4, r, $3 FROM unnest($1::uuid[], $2::text[]) AS t(e, r)",
-    )
-    .bind::<Array<SqlUuid>, _>(&entries)
-    .bind::<Array<Text>, _>(&references)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Text, _>(EntryKind::Credit)
-    .execute(conn)
-    .await?;
-    // Both legs of every entry in one statement: the card side leaves each card
-    // at `amount`; the budget side carries no running balance.
+    // Every leg in one statement (the balance trigger sees the entry whole):
+    // each card ends at `amount`; the budget's one leg carries no running
+    // balance.
     diesel::sql_query(
         "INSERT INTO ledger_postings (entry_id, account_id, amount_idr, balance_after_idr, created_at) \
-         SELECT e, a, $3, $3, $4 FROM unnest($1::uuid[], $2::uuid[]) AS t(e, a) \
+         SELECT $1, a, $3, $3, $4 FROM unnest($2::uuid[]) AS t(a) \
          UNION ALL \
-         SELECT e, $5, -$3, NULL, $4 FROM unnest($1::uuid[]) AS t(e)",
+         SELECT $1, $5, -$6, NULL, $4",
     )
-    .bind::<Array<SqlUuid>, _>(&entries)
+    .bind::<SqlUuid, _>(entry_id)
     .bind::<Array<SqlUuid>, _>(&accounts)
     .bind::<BigInt, _>(amount)
     .bind::<Timestamptz, _>(now)
     .bind::<SqlUuid, _>(PROGRAMME_FUNDING)
+    .bind::<BigInt, _>(total)
     .execute(conn)
     .await?;
     Ok(())

@@ -30,7 +30,10 @@ pub struct CardView {
 /// One movement of the card's balance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CardTransaction {
-    /// The journal entry.
+    /// The journal entry. A wave's credits to its new cards are posted as one
+    /// entry per part of its selection (up to 10,000 cards), so cards of one
+    /// wave may share the id of their `credit`; within one card's history every
+    /// id is distinct.
     pub id: Uuid,
     /// The kinds a card's history shows (of the ledger's entry kinds).
     #[schema(value_type = crate::contract::schema::TransactionKind, example = "credit")]
@@ -40,8 +43,9 @@ pub struct CardTransaction {
     pub amount_idr: i64,
     #[schema(example = 1000000)]
     pub balance_after_idr: i64,
-    /// What caused it (card, purchase …).
-    #[schema(example = "card:5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11")]
+    /// What caused it: `selection:<wave id>:<part>` for a credit, the purchase
+    /// id for a purchase or its refund, the card id for an expiry.
+    #[schema(example = "selection:5f0c6f5e-8a4b-4a57-9f43-0c7d2d0b9e11:1")]
     pub reference: String,
     pub created_at: DateTime<Utc>,
 }

@@ -1,0 +1,1 @@
+ALTER TABLE cards ADD CONSTRAINT cards_application_id_key UNIQUE (application_id);

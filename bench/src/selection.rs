@@ -256,9 +256,11 @@ pub async fn run_once(template: &str, n: usize, quota: usize) -> anyhow::Result<
         )
         .await
         .map_err(|e| anyhow::anyhow!("selection failed: {e}"))?;
-        drop(run_conn);
         let seconds = started.elapsed().as_secs_f64();
+        // Read while the run's backend still lives (its CPU goes with it);
+        // parallel workers of the load query have exited and are not counted.
         let backend_cpu = backend_cpu_seconds(&mut conn, &db_name).await - backends_before;
+        drop(run_conn);
         let peak_rss_mib = peak_rss_mib();
         check_outcome(&mut conn, n, result.selected, result.not_selected).await?;
         let digest = outcome_digest(&mut conn).await?;

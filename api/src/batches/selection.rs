@@ -165,6 +165,59 @@ struct Winner {
     kk_slot: i16,
 }
 
+/// What the walk down the ranking decided.
+struct Walk {
+    winners: Vec<Winner>,
+    /// (application, outcome) of everyone the walk reached.
+    decided: Vec<(Uuid, i16)>,
+    outcomes: Outcomes,
+}
+
+/// Walks down the ranking until the quota is full, deciding each applicant it
+/// reaches and counting family cards as it goes; everyone after that lost the
+/// lottery for this quota.
+fn walk(
+    ranked: &[Applicant],
+    families: &mut Families,
+    birth_dates: &SealedBirthDates,
+    pii: &PiiCipher,
+    quota: usize,
+    today: NaiveDate,
+) -> Result<Walk, ApiError> {
+    let mut winners: Vec<Winner> = Vec::new();
+    let mut outcomes = Outcomes::default();
+    let selected = outcomes.code(ApplicationStatus::Selected, "selected");
+    let mut decided: Vec<(Uuid, i16)> = Vec::new();
+    for a in ranked {
+        if winners.len() >= quota {
+            break;
+        }
+        let birth_date = birth_dates.open(pii, a)?;
+        let taken = families.taken[a.family as usize];
+        match decide(a, birth_date, today, taken) {
+            Ok(()) => {
+                families.taken[a.family as usize] = taken + 1;
+                winners.push(Winner {
+                    application_id: a.application_id,
+                    account_id: a.account_id,
+                    family: a.family,
+                    kk_slot: (taken + 1) as i16,
+                });
+                decided.push((a.application_id, selected));
+            }
+            Err(reason) => {
+                let code = outcomes.code(ApplicationStatus::NotSelected, &reason);
+                decided.push((a.application_id, code));
+            }
+        }
+    }
+    Ok(Walk {
+        winners,
+        decided,
+        outcomes,
+    })
+}
+
 /// Why an applicant was not selected (kept on the application).
 fn decide(
     a: &Applicant,
@@ -356,42 +409,23 @@ async fn select_winners(
     let mut applicants =
         load_applicants(conn, batch.id, seed, &mut families, &mut birth_dates).await?;
     let loaded = started.elapsed();
-    rank(&mut applicants, seed);
     let pending = applicants.len();
-
-    // Walk down the ranking until the quota is full; everyone after that
-    // lost the lottery for this quota.
     let quota = usize::try_from(batch.quota).unwrap_or(0);
-    let mut winners: Vec<Winner> = Vec::new();
-    let mut outcomes = Outcomes::default();
-    let selected = outcomes.code(ApplicationStatus::Selected, "selected");
-    // (application, outcome) of everyone the walk reached.
-    let mut decided: Vec<(Uuid, i16)> = Vec::new();
-    for a in &applicants {
-        if winners.len() >= quota {
-            break;
-        }
-        let birth_date = birth_dates.open(pii, a)?;
-        let taken = families.taken[a.family as usize];
-        match decide(a, birth_date, today, taken) {
-            Ok(()) => {
-                families.taken[a.family as usize] = taken + 1;
-                winners.push(Winner {
-                    application_id: a.application_id,
-                    account_id: a.account_id,
-                    family: a.family,
-                    kk_slot: (taken + 1) as i16,
-                });
-                decided.push((a.application_id, selected));
-            }
-            Err(reason) => {
-                let code = outcomes.code(ApplicationStatus::NotSelected, &reason);
-                decided.push((a.application_id, code));
-            }
-        }
-    }
-    drop(applicants);
-    drop(birth_dates);
+    // Ranking a million and opening the dates of birth the walk reaches is
+    // seconds of CPU: off the async worker, so the requests it serves go on.
+    let (pii, seed) = (pii.clone(), seed.to_vec());
+    let (families, walk) = tokio::task::spawn_blocking(move || {
+        rank(&mut applicants, &seed);
+        let walk = walk(&applicants, &mut families, &birth_dates, &pii, quota, today);
+        (families, walk)
+    })
+    .await
+    .map_err(|e| ApiError::internal(anyhow::anyhow!("the selection walk stopped: {e}")))?;
+    let Walk {
+        winners,
+        decided,
+        outcomes,
+    } = walk?;
     let walked = started.elapsed();
     let not_selected = pending - winners.len();
     write_outcomes(conn, batch, &decided, &outcomes, pending, now).await?;
@@ -666,6 +700,52 @@ mod tests {
         expected.sort_by_key(|id| rules::lottery_key(seed, *id));
         let got: Vec<Uuid> = applicants.iter().map(|a| a.application_id).collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_quota_and_opens_only_the_dates_it_reaches() {
+        let pii = crate::crypto::PiiKeys::sandbox().cipher();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        // In ranked order: three of one family card, then one of another, then
+        // one whose date of birth does not open (the quota is full before it).
+        let kks = [[1u8; 32], [1u8; 32], [1u8; 32], [2u8; 32], [2u8; 32]];
+        let mut birth_dates = SealedBirthDates::default();
+        let mut ranked = Vec::new();
+        let mut families = Families::default();
+        for (i, kk) in kks.iter().enumerate() {
+            let mut a = applicant(Uuid::from_u128(i as u128 + 1), b"seed");
+            a.family = families.intern(kk, 0).unwrap();
+            let aad = registration::model::aad("identities", "birth_date", a.account_id);
+            let sealed = match i {
+                4 => b"not a sealed date".to_vec(),
+                _ => pii.encrypt_str("1995-05-05", &aad),
+            };
+            a.birth_date = birth_dates.push(&sealed).unwrap();
+            ranked.push(a);
+        }
+        let walk = walk(&ranked, &mut families, &birth_dates, &pii, 3, today).unwrap();
+        let winners: Vec<(u128, i16)> = walk
+            .winners
+            .iter()
+            .map(|w| (w.application_id.as_u128(), w.kk_slot))
+            .collect();
+        assert_eq!(winners, [(1, 1), (2, 2), (4, 1)]);
+        let reasons: Vec<&str> = walk
+            .decided
+            .iter()
+            .map(|(_, code)| walk.outcomes.list[*code as usize].1.as_str())
+            .collect();
+        assert_eq!(
+            reasons,
+            ["selected", "selected", "kk_limit_reached", "selected"]
+        );
+        assert_eq!(families.taken, [2, 1]);
+        // One more place, and the walk reaches the date that does not open.
+        let mut again = Families::default();
+        for kk in &kks {
+            again.intern(kk, 0).unwrap();
+        }
+        assert!(super::walk(&ranked, &mut again, &birth_dates, &pii, 4, today).is_err());
     }
 
     #[test]

@@ -268,6 +268,33 @@ pub async fn balance(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult
     Ok(row.balance_idr)
 }
 
+/// Writes the entry row of a cause, once: a second entry of the same
+/// `(kind, reference)` is [`LedgerError::AlreadyPosted`], with nothing written.
+async fn open_entry(
+    conn: &mut AsyncPgConnection,
+    kind: EntryKind,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid, LedgerError> {
+    let entry_id: Option<Uuid> = diesel::insert_into(journal_entries::table)
+        .values((
+            journal_entries::id.eq(Uuid::new_v4()),
+            journal_entries::kind.eq(kind),
+            journal_entries::reference.eq(reference),
+            journal_entries::created_at.eq(now),
+        ))
+        .on_conflict((journal_entries::kind, journal_entries::reference))
+        .do_nothing()
+        .returning(journal_entries::id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    entry_id.ok_or_else(|| LedgerError::AlreadyPosted {
+        kind,
+        reference: reference.to_owned(),
+    })
+}
+
 /// Writes one balanced entry. Call inside the transaction of the change that
 /// causes it; see the module docs for what it guarantees.
 pub async fn post(
@@ -285,25 +312,7 @@ pub async fn post(
     // A savepoint: a refused entry leaves nothing behind, and the caller's
     // transaction carries on.
     conn.transaction::<_, LedgerError, _>(async |conn| {
-        let entry_id: Option<Uuid> = diesel::insert_into(journal_entries::table)
-            .values((
-                journal_entries::id.eq(Uuid::new_v4()),
-                journal_entries::kind.eq(entry.kind),
-                journal_entries::reference.eq(entry.reference),
-                journal_entries::created_at.eq(now),
-            ))
-            .on_conflict((journal_entries::kind, journal_entries::reference))
-            .do_nothing()
-            .returning(journal_entries::id)
-            .get_result(conn)
-            .await
-            .optional()?;
-        let Some(entry_id) = entry_id else {
-            return Err(LedgerError::AlreadyPosted {
-                kind: entry.kind,
-                reference: entry.reference.to_owned(),
-            });
-        };
+        let entry_id = open_entry(conn, entry.kind, entry.reference, now).await?;
         let ids: Vec<Uuid> = postings.iter().map(|p| p.account).collect();
         let kinds: Vec<(Uuid, AccountKind)> = ledger_accounts::table
             .filter(ledger_accounts::id.eq_any(&ids))
@@ -392,25 +401,7 @@ pub async fn credit_new_cards(
         .ok()
         .and_then(|n| n.checked_mul(amount))
         .ok_or(LedgerError::Overflow)?;
-    let entry_id: Option<Uuid> = diesel::insert_into(journal_entries::table)
-        .values((
-            journal_entries::id.eq(Uuid::new_v4()),
-            journal_entries::kind.eq(EntryKind::Credit),
-            journal_entries::reference.eq(reference),
-            journal_entries::created_at.eq(now),
-        ))
-        .on_conflict((journal_entries::kind, journal_entries::reference))
-        .do_nothing()
-        .returning(journal_entries::id)
-        .get_result(conn)
-        .await
-        .optional()?;
-    let Some(entry_id) = entry_id else {
-        return Err(LedgerError::AlreadyPosted {
-            kind: EntryKind::Credit,
-            reference: reference.to_owned(),
-        });
-    };
+    let entry_id = open_entry(conn, EntryKind::Credit, reference, now).await?;
     // Fresh ids in ascending order (like `card_ids`, when the caller sorts
     // them): each index then fills page by page instead of at random places.
     let mut accounts: Vec<Uuid> = card_ids.iter().map(|_| Uuid::new_v4()).collect();

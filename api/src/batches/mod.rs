@@ -3,6 +3,7 @@
 //! closes a reproducible lottery picks its beneficiaries within the quota and
 //! the family-card limit.
 
+mod lottery;
 pub mod model;
 pub mod routes;
 pub mod rules;

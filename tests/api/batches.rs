@@ -318,16 +318,12 @@ async fn selection_runs_once_after_closing_within_the_quota_and_issues_credited_
         "the winners' credits are one entry with a leg per card and one from the budget"
     );
     let mut conn = app.db.conn().await;
-    assert_eq!(
-        count(
-            &mut conn,
-            "SELECT count(*) AS n FROM ledger_postings p JOIN journal_entries e ON e.id = p.entry_id \
-             WHERE e.kind = 'credit' AND p.account_id = '00000000-0000-0000-0000-000000000001' \
-             AND p.amount_idr = -2000000"
-        )
-        .await,
-        1
+    let budget_legs = format!(
+        "SELECT count(*) AS n FROM ledger_postings p JOIN journal_entries e ON e.id = p.entry_id \
+         WHERE e.kind = 'credit' AND p.account_id = '{}' AND p.amount_idr = -2000000",
+        prakerja_api::card::ledger::PROGRAMME_FUNDING
     );
+    assert_eq!(count(&mut conn, &budget_legs).await, 1);
     app.assert_ledger_invariants().await;
 }
 

@@ -27,9 +27,19 @@ where
         .unwrap();
 }
 
-/// A card credited with `balance`, inserted directly (no registration or
-/// selection needed to exercise the ledger); returns its ledger account.
+/// A card credited with `balance`; returns its ledger account.
 async fn card(conn: &mut AsyncPgConnection, balance: i64, now: DateTime<Utc>) -> Uuid {
+    credited_card(conn, balance, now).await.1
+}
+
+/// A card credited with `balance` (cause `test:<card id>`), inserted directly
+/// (no registration or selection needed to exercise the ledger); returns the
+/// card and its ledger account.
+async fn credited_card(
+    conn: &mut AsyncPgConnection,
+    balance: i64,
+    now: DateTime<Utc>,
+) -> (Uuid, Uuid) {
     let (account, batch, application, card) = (
         Uuid::new_v4(),
         Uuid::new_v4(),
@@ -88,7 +98,7 @@ async fn card(conn: &mut AsyncPgConnection, balance: i64, now: DateTime<Utc>) ->
     ledger::credit_new_cards(conn, &format!("test:{card}"), &[card], balance, now)
         .await
         .unwrap();
-    ledger::card_account(conn, card).await.unwrap().0
+    (card, ledger::card_account(conn, card).await.unwrap().0)
 }
 
 /// A partner with its payable account; returns the account.
@@ -241,8 +251,7 @@ async fn a_part_of_a_wave_is_credited_once() {
     let app = TestApp::spawn().await;
     let now = app.state.clock.now();
     let mut conn = app.db.conn().await;
-    let account = card(&mut conn, 1_000_000, now).await;
-    let card_id = ledger_card(&mut conn, account).await;
+    let (card_id, account) = credited_card(&mut conn, 1_000_000, now).await;
     // The same cause again (a rerun of the part): refused before anything is
     // written, so the card keeps one account and one credit.
     let again =
@@ -270,23 +279,6 @@ async fn a_part_of_a_wave_is_credited_once() {
         1
     );
     app.assert_ledger_invariants().await;
-}
-
-/// The card of a card's ledger account.
-async fn ledger_card(conn: &mut AsyncPgConnection, account: Uuid) -> Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Card {
-        #[diesel(sql_type = SqlUuid)]
-        card_id: Uuid,
-    }
-    diesel_async::RunQueryDsl::get_result::<Card>(
-        diesel::sql_query("SELECT card_id FROM ledger_accounts WHERE id = $1")
-            .bind::<SqlUuid, _>(account),
-        conn,
-    )
-    .await
-    .unwrap()
-    .card_id
 }
 
 #[tokio::test]

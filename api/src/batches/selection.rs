@@ -10,10 +10,11 @@
 //! Linear at a million applicants (`bench/` measures it): one streaming read of
 //! the pending applicants (parallel hash joins, 64 bytes each plus a sealed
 //! date of birth), ranking and walk in memory ([`super::lottery`], off the
-//! async worker), opening only the dates of birth the walk reaches; outcomes as heap-only updates (no index covers `status`),
-//! by id for those the walk reached and one statement for the rest
-//! (`quota_full`); cards, ledger credits (one entry per part) and notifications
-//! set-based per [`WRITE_CHUNK`] winners.
+//! async worker), opening only the dates of birth the walk reaches; outcomes in
+//! one heap-only update (no index covers `status`) that finds the reached
+//! applicants' reasons by id and gives the rest `quota_full`; cards, ledger
+//! credits (one entry per part) and notifications set-based per
+//! [`WRITE_CHUNK`] winners.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
